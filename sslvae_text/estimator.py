@@ -1,0 +1,732 @@
+"""The scikit-learn face: the semi-supervised VAE classifier and its supervised baseline."""
+
+import copy
+import os
+import time
+import warnings
+from collections import defaultdict
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
+
+from .embeddings import build_embedding_matrix
+from .model import SSVAE
+from .model_selection import UnlabeledTexts, unlabeled_mask
+from .objective import kl_weight, ssvae_loss, supervised_loss
+from .text import Vocabulary, bucketed_batches, pad_batch, sorted_batches, tokenize
+
+__all__ = ["SSVAETextClassifier", "SupervisedTextClassifier"]
+
+_INFERENCE_BATCH_SIZE = 256
+
+
+def _check_texts(X, name):
+    """A list of str, or a clear error naming what is wrong."""
+    if isinstance(X, UnlabeledTexts):
+        X = X.texts
+    if X is None:
+        raise TypeError(f"{name} must be an iterable of str, got None.")
+    if isinstance(X, (str, bytes)):
+        raise TypeError(f"{name} must be an iterable of str, not a single {type(X).__name__}.")
+    try:
+        X = list(X)
+    except TypeError:
+        raise TypeError(f"{name} must be an iterable of str, got {type(X).__name__}.") from None
+    for i, text in enumerate(X):
+        if not isinstance(text, str):
+            raise TypeError(
+                f"{name} must contain only str; {name}[{i}] is {type(text).__name__} ({text!r})."
+            )
+    return X
+
+
+def _check_targets(y, n_samples):
+    if y is None:
+        raise ValueError("y is required: the labels of X, with -1 for unlabeled rows.")
+    y = np.asarray(y, dtype=object)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-dimensional, got shape {y.shape}.")
+    if len(y) != n_samples:
+        raise ValueError(f"X has {n_samples} documents but y has {len(y)} labels.")
+    return y
+
+
+def _resolve_device(device):
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} but torch finds no CUDA device.")
+    return device
+
+
+def _cycle(lengths, batch_size, rng):
+    """Length-bucketed batches forever, reshuffled at every pass."""
+    while True:
+        yield from bucketed_batches(lengths, batch_size, rng)
+
+
+_COMMON_PARAMETERS = """\
+    embedding_dim : int, default=300
+        Size of the word embeddings (the paper uses 300-d fastText vectors).
+
+    hidden_size : int, default=100
+        Units per direction of the encoder's BiLSTM.
+
+    dropout : float, default=0.5
+        Dropout on the embeddings fed to the encoder (and on the decoder's input).
+
+    vocabulary_size : int, default=10000
+        Number of most frequent lower-cased whitespace tokens kept; others become ``<unk>``.
+
+    max_length : int or None, default=None
+        Documents are truncated to this many tokens (the paper: AG News 64, DBPedia 80,
+        IMDB 256, Yelp 16). None keeps them whole.
+
+    embeddings : None, str, path or dict, default=None
+        Initial word vectors: None (random, trained with the model), a path to pretrained
+        vectors (``.vec``, ``.vec.gz``, fastText ``.bin`` or gensim KeyedVectors), or
+        ``"fasttext"`` to train fastText vectors on the documents given to ``fit``.
+        See :func:`sslvae_text.embeddings.build_embedding_matrix`.
+
+    freeze_embeddings : bool, default=False
+        Keep the embeddings fixed instead of fine-tuning them (the paper fine-tunes).
+
+    batch_size : int, default=32
+        Labeled documents per update (and as many unlabeled ones).
+
+    learning_rate : float, default=4e-3
+        AdamW's learning rate (betas 0.9, 0.99, no weight decay).
+
+    lr_patience : int, default=4
+        The learning rate is divided by 4 after this many epochs without a better
+        validation accuracy.
+
+    n_iter_no_change : int, default=8
+        Training stops after this many epochs without a better validation accuracy; the
+        weights of the best epoch are kept.
+
+    max_epochs : int, default=100
+        Cap on the number of passes over the labeled documents.
+
+    validation_fraction : float or None, default=0.1
+        Fraction of the labeled documents held out (stratified) to measure the validation
+        accuracy that drives the learning rate and early stopping. Ignored when
+        ``validation_data`` is given to ``fit``. None: no validation, train ``max_epochs``.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the validation split, the batches, the initialisation, dropout and sampling.
+        The caller's global random states are left untouched.
+
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        Where to train; "auto" picks CUDA when torch finds it. The device used is
+        ``device_``.
+
+    verbose : int, default=0
+        0 is silent; 1 or more shows a progress bar per epoch with the running losses and
+        prints one line per epoch with the validation accuracy."""
+
+_COMMON_ATTRIBUTES = """\
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (never the unlabeled marker -1).
+
+    history_ : list of dict
+        One entry per epoch: the mean training terms (``supervised_loss`` and, for the
+        SSVAE, ``reconstruction``, ``kl_z``, ``kl_y`` and ``kl_weight``),
+        ``valid_accuracy``, ``learning_rate`` and ``seconds``. Plain Python numbers (or
+        None for a term the objective does not have).
+
+    n_labeled_ : int
+        Labeled documents trained on (the validation ones excluded).
+
+    n_unlabeled_ : int
+        Unlabeled documents trained on (rows of X labeled -1 and ``X_unlabeled``; always 0
+        for the supervised baseline).
+
+    n_iter_ : int
+        Number of epochs run.
+
+    n_updates_ : int
+        Number of optimisation updates.
+
+    best_epoch_ : int
+        Epoch whose weights were kept.
+
+    best_validation_score_ : float or None
+        Validation accuracy of that epoch; None without validation.
+
+    termination_condition_ : {"no_change", "max_epochs", "interrupted"}
+        Why training stopped.
+
+    device_ : str
+        Device the model was trained on.
+
+    vocabulary_ : Vocabulary
+        Word ids (the tokenizer lower-cases and splits on white space).
+
+    module_ : torch.nn.Module
+        The trained network."""
+
+
+class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
+    """What the SSVAE and its supervised baseline share: input checks, vocabulary, training loop."""
+
+    _parameter_constraints: dict = {
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "vocabulary_size": [Interval(Integral, 1, None, closed="left")],
+        "max_length": [Interval(Integral, 1, None, closed="left"), None],
+        "embeddings": [None, str, os.PathLike, dict],
+        "freeze_embeddings": ["boolean"],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "lr_patience": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "random_state": ["random_state"],
+        "device": [StrOptions({"auto", "cpu", "cuda"})],
+        "verbose": ["verbose"],
+    }
+
+    # Route both fit parameters by default when metadata routing is enabled.
+    __metadata_request__fit = {"X_unlabeled": True, "validation_data": True}
+
+    def __init__(
+        self, *, embedding_dim=300, hidden_size=100, dropout=0.5, vocabulary_size=10000,
+        max_length=None, embeddings=None, freeze_embeddings=False, batch_size=32,
+        learning_rate=4e-3, lr_patience=4, n_iter_no_change=8, max_epochs=100,
+        validation_fraction=0.1, random_state=None, device="auto", verbose=0,
+    ):
+        self.embedding_dim = embedding_dim
+        self.hidden_size = hidden_size
+        self.dropout = dropout
+        self.vocabulary_size = vocabulary_size
+        self.max_length = max_length
+        self.embeddings = embeddings
+        self.freeze_embeddings = freeze_embeddings
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.lr_patience = lr_patience
+        self.n_iter_no_change = n_iter_no_change
+        self.max_epochs = max_epochs
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # -- what the subclasses define -------------------------------------------------------
+
+    _uses_unlabeled = False
+
+    def _module_sizes(self):
+        """Keyword arguments of :class:`SSVAE` beyond the vocabulary and class counts."""
+        raise NotImplementedError
+
+    def _loss(self, module, tokens, lengths, labels, step):
+        """(loss tensor, dict of float terms) of one update."""
+        raise NotImplementedError
+
+    # -- fitting --------------------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, X_unlabeled=None, validation_data=None):
+        """Train on labeled documents and, for the SSVAE, unlabeled ones.
+
+        Parameters
+        ----------
+        X : iterable of str
+            Documents. Rows whose label in ``y`` is -1 are unlabeled (scikit-learn's
+            semi-supervised convention).
+        y : array-like of shape (n_documents,)
+            Labels: any hashable values (int, str, ...); -1 marks an unlabeled row.
+        X_unlabeled : iterable of str, UnlabeledTexts or None, default=None
+            More unlabeled documents. Inside ``GridSearchCV`` or ``cross_val_score`` wrap them
+            in :class:`~sslvae_text.UnlabeledTexts`, or a list as long as ``X`` is sliced
+            to the training fold.
+        validation_data : tuple (X_val, y_val) or None, default=None
+            Labeled documents to early-stop on, instead of holding out
+            ``validation_fraction`` of ``X``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        X = _check_texts(X, "X")
+        y = _check_targets(y, len(X))
+        unlabeled = unlabeled_mask(y)
+        X_labeled = [x for x, u in zip(X, unlabeled) if not u]
+        if not X_labeled:
+            raise ValueError("y has no labeled row: every label is -1 (the unlabeled marker).")
+        y_labeled = np.asarray(y[~unlabeled].tolist())
+        check_classification_targets(y_labeled)
+        self.classes_, y_labeled = np.unique(y_labeled, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"y has {len(self.classes_)} class among its labeled rows; at least 2 are needed."
+            )
+        X_unlabeled = [x for x, u in zip(X, unlabeled) if u] + (
+            [] if X_unlabeled is None else _check_texts(X_unlabeled, "X_unlabeled")
+        )
+        rng = check_random_state(self.random_state)
+        X_train, y_train, X_val, y_val = self._validation_split(X_labeled, y_labeled, validation_data, rng)
+        if not self._uses_unlabeled:
+            X_unlabeled = []
+        elif not X_unlabeled and self.verbose:
+            tqdm.write(
+                f"{type(self).__name__}: no unlabeled documents; only the labeled part of the "
+                "objective is trained, q(y|x) learns from the labels alone."
+            )
+
+        self.n_labeled_, self.n_unlabeled_ = len(X_train), len(X_unlabeled)
+        tokenized = [tokenize(x) for x in X_train + X_unlabeled]
+        self.vocabulary_ = Vocabulary.build(tokenized, max_size=self.vocabulary_size)
+        ids = [self.vocabulary_.encode(doc, max_length=self.max_length) for doc in tokenized]
+        ids_train, ids_unlabeled = ids[: len(X_train)], ids[len(X_train):]
+        ids_val = None if X_val is None else self._encode(X_val)
+
+        self.device_ = _resolve_device(self.device)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        devices = [torch.device(self.device_).index or 0] if self.device_.startswith("cuda") else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            self.module_ = self._build_module(tokenized, seed)
+            self._train(ids_train, y_train, ids_unlabeled, ids_val, y_val, rng)
+        return self
+
+    def _validation_split(self, X, y, validation_data, rng):
+        if validation_data is not None:
+            X_val, y_val = validation_data
+            X_val = _check_texts(X_val, "validation_data[0]")
+            y_val = _check_targets(y_val, len(X_val))
+            unknown = set(y_val.tolist()) - set(self.classes_.tolist())
+            if unknown:
+                raise ValueError(f"validation_data has labels absent from y: {sorted(map(str, unknown))}.")
+            return X, y, X_val, np.searchsorted(self.classes_, np.asarray(y_val.tolist()))
+        if self.validation_fraction is None:
+            return X, y, None, None
+        n_val = int(np.ceil(self.validation_fraction * len(X)))
+        if n_val < 1 or len(X) - n_val < 1:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves no training or no "
+                f"validation document out of {len(X)} labeled ones."
+            )
+        stratify = y if np.bincount(y).min() >= 2 and n_val >= len(self.classes_) else None
+        X_train, X_val, y_train, y_val = train_test_split(
+            X, y, test_size=n_val, stratify=stratify, random_state=rng
+        )
+        return X_train, y_train, X_val, y_val
+
+    def _encode(self, X):
+        return [self.vocabulary_.encode(tokenize(x), max_length=self.max_length) for x in X]
+
+    def _build_module(self, tokenized, seed):
+        module = SSVAE(
+            vocabulary_size=len(self.vocabulary_), n_classes=len(self.classes_),
+            embedding_dim=self.embedding_dim, hidden_size=self.hidden_size, dropout=self.dropout,
+            **self._module_sizes(),
+        )
+        vectors, found = build_embedding_matrix(
+            self.vocabulary_.itos, self.embeddings, dim=self.embedding_dim, texts=tokenized,
+            random_state=seed, verbose=self.verbose,
+        )
+        if vectors is not None:
+            with torch.no_grad():
+                module.embedding.weight.copy_(torch.from_numpy(vectors))
+        module.embedding.weight.requires_grad_(not self.freeze_embeddings)
+        return module.to(self.device_)
+
+    def _train(self, ids_train, y_train, ids_unlabeled, ids_val, y_val, rng):
+        module, device = self.module_, self.device_
+        optimizer = torch.optim.AdamW(
+            [p for p in module.parameters() if p.requires_grad],
+            lr=self.learning_rate, betas=(0.9, 0.99), weight_decay=0.0,
+        )
+        # patience counts epochs *before* the cut: the 4th epoch without progress divides by 4.
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="max", factor=0.25, patience=self.lr_patience - 1
+        )
+        lengths_train = np.array([len(s) for s in ids_train])
+        unlabeled_batches = (
+            _cycle(np.array([len(s) for s in ids_unlabeled]), self.batch_size, rng) if ids_unlabeled else None
+        )
+        self.history_, self.n_updates_ = [], 0
+        best_accuracy, best_state, n_bad = -np.inf, None, 0
+        self.termination_condition_ = "max_epochs"
+        try:
+            for epoch in range(1, self.max_epochs + 1):
+                start = time.perf_counter()
+                module.train()
+                sums, n_batches = defaultdict(float), 0
+                progress = tqdm(
+                    bucketed_batches(lengths_train, self.batch_size, rng),
+                    desc=f"epoch {epoch}", disable=not self.verbose, leave=False,
+                )
+                for rows in progress:
+                    sequences = [ids_train[i] for i in rows]
+                    labels = y_train[rows].tolist()
+                    if unlabeled_batches is not None:
+                        extra = next(unlabeled_batches)
+                        sequences += [ids_unlabeled[i] for i in extra]
+                        labels += [-1] * len(extra)
+                    tokens, lengths = pad_batch(sequences)
+                    labels = torch.tensor(labels, device=device)
+                    loss, terms = self._loss(module, tokens.to(device), lengths, labels, self.n_updates_)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    self.n_updates_ += 1
+                    n_batches += 1
+                    for name, value in terms.items():
+                        sums[name] += value
+                    progress.set_postfix({k: f"{v / n_batches:.3g}" for k, v in sums.items()}, refresh=False)
+                accuracy = None
+                if ids_val is not None:
+                    accuracy = float(np.mean(self._logits(ids_val).argmax(1) == y_val))
+                record = {"epoch": epoch}
+                record.update({name: None for name in self._history_terms})
+                record.update({name: total / max(n_batches, 1) for name, total in sums.items()})
+                record.update(valid_accuracy=accuracy, learning_rate=optimizer.param_groups[0]["lr"],
+                              seconds=time.perf_counter() - start)
+                self.history_.append(record)
+                if self.verbose:
+                    tqdm.write(f"epoch {epoch}: " + ", ".join(
+                        f"{k}={v:.4g}" for k, v in record.items() if k != "epoch" and v is not None))
+                if accuracy is None:
+                    continue
+                scheduler.step(accuracy)
+                if accuracy > best_accuracy:
+                    best_accuracy, n_bad, self.best_epoch_ = accuracy, 0, epoch
+                    best_state = copy.deepcopy(module.state_dict())
+                else:
+                    n_bad += 1
+                    if n_bad >= self.n_iter_no_change:
+                        self.termination_condition_ = "no_change"
+                        break
+        except KeyboardInterrupt:
+            self.termination_condition_ = "interrupted"
+            warnings.warn("Training interrupted by the user; the best weights so far are kept.")
+        self.n_iter_ = len(self.history_)
+        if best_state is None:
+            self.best_epoch_, self.best_validation_score_ = self.n_iter_, None
+        else:
+            module.load_state_dict(best_state)
+            self.best_validation_score_ = best_accuracy
+            if self.termination_condition_ == "max_epochs":
+                warnings.warn(
+                    f"Stopped at max_epochs={self.max_epochs} while the validation accuracy "
+                    "was still improving; consider raising max_epochs.", ConvergenceWarning,
+                )
+        module.eval()
+
+    # -- prediction -----------------------------------------------------------------------
+
+    def _logits(self, ids):
+        """Logits of q(y|x) for encoded documents, batched by length; no decoder runs."""
+        module = self.module_
+        device = next(module.parameters()).device
+        logits = np.empty((len(ids), len(self.classes_)), dtype=np.float64)
+        was_training = module.training
+        module.eval()
+        with torch.no_grad():
+            for rows in sorted_batches(np.array([len(s) for s in ids]), _INFERENCE_BATCH_SIZE):
+                tokens, lengths = pad_batch([ids[i] for i in rows])
+                logits[rows] = module.classify(tokens.to(device), lengths).double().cpu().numpy()
+        module.train(was_training)
+        return logits
+
+    def predict_proba(self, X):
+        """Class probabilities q(y|x).
+
+        Parameters
+        ----------
+        X : iterable of str
+            Documents.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_documents, n_classes)
+            Columns follow ``classes_``.
+        """
+        check_is_fitted(self)
+        X = _check_texts(X, "X")
+        logits = self._logits(self._encode(X))
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Most probable class of each document.
+
+        Parameters
+        ----------
+        X : iterable of str
+            Documents.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_documents,)
+        """
+        proba = self.predict_proba(X)  # first: it raises NotFittedError before classes_ is read
+        return self.classes_[proba.argmax(axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy on the rows whose label is not -1.
+
+        Parameters
+        ----------
+        X : iterable of str
+            Documents.
+        y : array-like of shape (n_documents,)
+            True labels; rows marked -1 are ignored.
+        sample_weight : array-like of shape (n_documents,), default=None
+            Weights of the rows.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        X = _check_texts(X, "X")
+        y = _check_targets(y, len(X))
+        keep = ~unlabeled_mask(y)
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight)[keep]
+        y_pred = self.predict([x for x, k in zip(X, keep) if k])
+        return accuracy_score(np.asarray(y[keep].tolist()), y_pred, sample_weight=sample_weight)
+
+    # -- persistence ----------------------------------------------------------------------
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        module = state.get("module_")
+        if module is not None and next(module.parameters()).device.type != "cpu":
+            # Saved on the CPU so that a model trained on a GPU loads where there is none.
+            state["module_"] = copy.deepcopy(module).cpu()
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        device = getattr(self, "device_", "cpu")
+        if "module_" in state and device.startswith("cuda") and torch.cuda.is_available():
+            self.module_.to(device)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+
+class SupervisedTextClassifier(_BaseTextClassifier):
+    """The supervised baseline: the SSVAE's encoder and q(y|x), trained by cross-entropy alone.
+
+    No decoder is built. Unlabeled documents (``X_unlabeled`` or rows labeled -1) are accepted,
+    so that it can stand beside :class:`SSVAETextClassifier` in the same scripts, and ignored.
+
+    Parameters
+    ----------
+{common_parameters}
+
+    Attributes
+    ----------
+{common_attributes}
+
+    See Also
+    --------
+    SSVAETextClassifier : The semi-supervised VAE with the same encoder.
+
+    Examples
+    --------
+    >>> from sslvae_text import SupervisedTextClassifier
+    >>> from sslvae_text.datasets import make_text_classification
+    >>> X, y = make_text_classification(n_samples=200, random_state=0)
+    >>> clf = SupervisedTextClassifier(embedding_dim=16, hidden_size=16, max_epochs=3,
+    ...                                random_state=0).fit(X, y)
+    >>> clf.predict(X[:3]).shape
+    (3,)
+    """
+
+    _history_terms = ("supervised_loss",)
+
+    def _module_sizes(self):
+        return {"z_dim": 0, "decoder_size": 0}
+
+    def _loss(self, module, tokens, lengths, labels, step):
+        return supervised_loss(module, tokens, lengths, labels)
+
+
+class SSVAETextClassifier(_BaseTextClassifier):
+    """Semi-supervised VAE text classifier (Kingma et al., 2014; Felhi et al., 2021).
+
+    q(y|x), a BiLSTM encoder with a linear head, is trained on labeled documents by
+    cross-entropy weighted by ``alpha`` and, with the unlabeled documents, as the inference
+    model of a VAE whose decoder p(x|y,z) is an LSTM language model conditioned on y (and z).
+    ``use_kl`` and ``use_z`` select the paper's four objectives:
+
+    ============  ========  =========
+    objective     use_kl    use_z
+    ============  ========  =========
+    SSVAE         True      True
+    SSVAE-{KL}    False     True
+    SSVAE-{z}     True      False
+    SSVAE-{KL,z}  False     False
+    ============  ========  =========
+
+    Parameters
+    ----------
+    alpha : float, default=10.0
+        Weight of log q(y|x) on labeled documents (Eq. 2 of the paper), i.e. of the
+        supervised term against the ELBo terms. The paper tunes it in {1, 10, 100, 1000}.
+
+    use_kl : bool, default=True
+        Keep the KL terms of the ELBo. False drops them all (Eq. 4): none is computed.
+
+    use_z : bool, default=True
+        Keep the continuous latent variable z. False removes q(z|x), its KL and z's input to
+        the decoder.
+
+    z_dim : int, default=32
+        Size of z.
+
+    y_dim : int, default=32
+        Size of the learned embedding of y fed to the decoder.
+
+    decoder_size : int, default=300
+        Units of the decoder's LSTM.
+
+    output_layer : {"full", "adaptive"}, default="full"
+        The decoder's softmax over the vocabulary: full, or an adaptive softmax (an exact
+        factorisation, still a normalised p(x|y,z), that is cheaper on large vocabularies).
+
+    unlabeled_y : {"gumbel", "enumerate"}, default="gumbel"
+        Expectation over q(y|x) of an unlabeled document: one soft Gumbel-softmax sample (the
+        paper), or the exact sum over the classes (Kingma et al.'s M2; K decoder passes).
+
+    temperature : float, default=1.0
+        Temperature of the Gumbel-softmax sample.
+
+    z_gradient : {"stl", "analytic"}, default="stl"
+        Gradient of KL(q(z|x) || N(0, I)): the sticking-the-landing estimator the paper uses,
+        or that of the closed form. Its value is the closed form either way.
+
+    kl_warmup : int, default=3000
+        Updates during which the KL weight is 0.
+
+    kl_ramp : int, default=3000
+        Updates over which the KL weight then rises linearly to 1.
+
+{common_parameters}
+
+    Attributes
+    ----------
+{common_attributes}
+
+    See Also
+    --------
+    SupervisedTextClassifier : The same encoder trained on the labeled documents alone.
+    UnlabeledTexts : Passes unlabeled documents whole through cross-validation.
+
+    References
+    ----------
+    G. Felhi, J. Le Roux, D. Seddah. "Challenging the Semi-Supervised VAE Framework for Text
+    Classification". Workshop on Insights from Negative Results in NLP, 2021.
+
+    Examples
+    --------
+    >>> from sslvae_text import SSVAETextClassifier
+    >>> from sslvae_text.datasets import make_text_classification
+    >>> X, y = make_text_classification(n_samples=300, random_state=0)
+    >>> clf = SSVAETextClassifier(use_kl=False, use_z=False, embedding_dim=16, hidden_size=16,
+    ...                           decoder_size=16, max_epochs=3, random_state=0)
+    >>> clf.fit(X[:40], y[:40], X_unlabeled=X[40:200])
+    SSVAETextClassifier(...)
+    >>> clf.predict_proba(X[200:203]).shape
+    (3, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseTextClassifier._parameter_constraints,
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "use_kl": ["boolean"],
+        "use_z": ["boolean"],
+        "z_dim": [Interval(Integral, 1, None, closed="left")],
+        "y_dim": [Interval(Integral, 1, None, closed="left")],
+        "decoder_size": [Interval(Integral, 1, None, closed="left")],
+        "output_layer": [StrOptions({"full", "adaptive"})],
+        "unlabeled_y": [StrOptions({"gumbel", "enumerate"})],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "z_gradient": [StrOptions({"stl", "analytic"})],
+        "kl_warmup": [Interval(Integral, 0, None, closed="left")],
+        "kl_ramp": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    _uses_unlabeled = True
+    _history_terms = ("supervised_loss", "reconstruction", "kl_z", "kl_y", "kl_weight")
+
+    def __init__(
+        self, *, alpha=10.0, use_kl=True, use_z=True, z_dim=32, y_dim=32, decoder_size=300,
+        output_layer="full", unlabeled_y="gumbel", temperature=1.0, z_gradient="stl",
+        kl_warmup=3000, kl_ramp=3000, embedding_dim=300, hidden_size=100, dropout=0.5,
+        vocabulary_size=10000, max_length=None, embeddings=None, freeze_embeddings=False,
+        batch_size=32, learning_rate=4e-3, lr_patience=4, n_iter_no_change=8, max_epochs=100,
+        validation_fraction=0.1, random_state=None, device="auto", verbose=0,
+    ):
+        super().__init__(
+            embedding_dim=embedding_dim, hidden_size=hidden_size, dropout=dropout,
+            vocabulary_size=vocabulary_size, max_length=max_length, embeddings=embeddings,
+            freeze_embeddings=freeze_embeddings, batch_size=batch_size,
+            learning_rate=learning_rate, lr_patience=lr_patience,
+            n_iter_no_change=n_iter_no_change, max_epochs=max_epochs,
+            validation_fraction=validation_fraction, random_state=random_state, device=device,
+            verbose=verbose,
+        )
+        self.alpha = alpha
+        self.use_kl = use_kl
+        self.use_z = use_z
+        self.z_dim = z_dim
+        self.y_dim = y_dim
+        self.decoder_size = decoder_size
+        self.output_layer = output_layer
+        self.unlabeled_y = unlabeled_y
+        self.temperature = temperature
+        self.z_gradient = z_gradient
+        self.kl_warmup = kl_warmup
+        self.kl_ramp = kl_ramp
+
+    def _module_sizes(self):
+        vocabulary_size = len(self.vocabulary_)
+        # Head of the adaptive softmax: the 20% most frequent words, then two tail clusters.
+        cutoffs = sorted({max(1, vocabulary_size // 5), max(2, vocabulary_size // 2)})
+        return {
+            "z_dim": self.z_dim if self.use_z else 0, "y_dim": self.y_dim,
+            "decoder_size": self.decoder_size, "output_layer": self.output_layer,
+            "cutoffs": [c for c in cutoffs if c < vocabulary_size],
+        }
+
+    def _loss(self, module, tokens, lengths, labels, step):
+        beta = kl_weight(step, warmup=self.kl_warmup, ramp=self.kl_ramp) if self.use_kl else 0.0
+        loss, terms = ssvae_loss(
+            module, tokens, lengths, labels, alpha=self.alpha, beta=beta, use_kl=self.use_kl,
+            unlabeled_y=self.unlabeled_y, temperature=self.temperature, z_gradient=self.z_gradient,
+        )
+        terms["kl_weight"] = beta
+        return loss, terms
+
+
+for _cls in (SupervisedTextClassifier, SSVAETextClassifier):
+    _cls.__doc__ = _cls.__doc__.replace("{common_parameters}", _COMMON_PARAMETERS).replace(
+        "{common_attributes}", _COMMON_ATTRIBUTES
+    )

@@ -1,0 +1,138 @@
+"""The torch modules of the semi-supervised VAE: q(y|x), q(z|x) and p(x|y,z).
+
+One embedding table serves the encoder and the decoder; the encoder reads each batch once
+and both inference heads share its sentence state.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.distributions import Normal
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from .text import PAD_ID
+
+
+def _pack(inputs, lengths):
+    return pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
+
+
+class SentenceEncoder(nn.Module):
+    """Embedded words -> sentence state: a packed BiLSTM's final forward and backward states."""
+
+    def __init__(self, embedding_dim, hidden_size, dropout):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.lstm = nn.LSTM(embedding_dim, hidden_size, batch_first=True, bidirectional=True)
+
+    @property
+    def output_size(self):
+        return 2 * self.lstm.hidden_size
+
+    def forward(self, embedded, lengths):
+        _, (h_n, _) = self.lstm(_pack(self.dropout(embedded), lengths))
+        return torch.cat([h_n[-2], h_n[-1]], dim=-1)
+
+
+class QYGivenX(nn.Module):
+    """q(y|x): sentence state -> logits of the K classes."""
+
+    def __init__(self, in_features, n_classes):
+        super().__init__()
+        self.linear = nn.Linear(in_features, n_classes)
+
+    def forward(self, h):
+        return self.linear(h)
+
+
+class QZGivenX(nn.Module):
+    """q(z|x) = N(loc(h), softplus(scale(h))), diagonal."""
+
+    def __init__(self, in_features, z_dim):
+        super().__init__()
+        self.loc = nn.Linear(in_features, z_dim)
+        self.scale = nn.Linear(in_features, z_dim)
+
+    def forward(self, h):
+        return Normal(self.loc(h), F.softplus(self.scale(h)) + 1e-6)
+
+
+class PXGivenYZ(nn.Module):
+    """p(x|y,z) = prod_i p(x_i | y, z, x_<i): an LSTM language model fed [y embedding; z; previous word].
+
+    y enters as a vector over the classes (one-hot when observed, a Gumbel-softmax sample when
+    not) that mixes the rows of a learned table. The output layer is a full softmax over the
+    vocabulary, or an adaptive softmax (an exact factorisation: p(x|y,z) stays normalised).
+    """
+
+    def __init__(
+        self, *, embedding_dim, vocabulary_size, n_classes, y_dim, z_dim, hidden_size, dropout,
+        output_layer="full", cutoffs=None,
+    ):
+        super().__init__()
+        self.y_table = nn.Linear(n_classes, y_dim, bias=False)
+        self.start = nn.Parameter(torch.zeros(embedding_dim))  # the learned "previous word" of step 1
+        self.dropout = nn.Dropout(dropout)
+        self.lstm = nn.LSTM(embedding_dim + y_dim + z_dim, hidden_size, batch_first=True)
+        if output_layer == "adaptive":
+            self.output = nn.AdaptiveLogSoftmaxWithLoss(hidden_size, vocabulary_size, cutoffs)
+        else:
+            self.output = nn.Linear(hidden_size, vocabulary_size)
+
+    def forward(self, embedded, tokens, lengths, y, z=None):
+        """-log p(x|y,z) of each document, summed over its real tokens: shape (batch,).
+
+        ``embedded`` are the embeddings of ``tokens``; the decoder reads them shifted right
+        behind the start vector, so the lookup done for the encoder is reused.
+        """
+        batch, steps = tokens.shape
+        start = self.start.expand(batch, 1, -1)
+        previous = torch.cat([start, embedded[:, :-1]], dim=1)
+        latent = [self.y_table(y)] if z is None else [self.y_table(y), z]
+        latent = torch.cat(latent, dim=-1).unsqueeze(1).expand(-1, steps, -1)
+        hidden, _ = self.lstm(_pack(self.dropout(torch.cat([previous, latent], dim=-1)), lengths))
+        # Packing the flat position of every token gives, in the packed order, which word
+        # is the target and which document it belongs to: no work is spent on padding.
+        position = _pack(torch.arange(batch * steps, device=tokens.device).view(batch, steps), lengths).data
+        targets = tokens.view(-1)[position]
+        if isinstance(self.output, nn.AdaptiveLogSoftmaxWithLoss):
+            log_p = self.output(hidden.data, targets).output
+        else:
+            log_p = -F.cross_entropy(self.output(hidden.data), targets, reduction="none")
+        return torch.zeros(batch, device=tokens.device, dtype=log_p.dtype).index_add_(
+            0, torch.div(position, steps, rounding_mode="floor"), -log_p
+        )
+
+
+class SSVAE(nn.Module):
+    """Embedding, encoder, q(y|x), and, when there is a decoder, q(z|x) and p(x|y,z).
+
+    ``z_dim=0`` builds no q(z|x) and feeds no z to the decoder; ``decoder_size=0`` builds no
+    decoder at all (the supervised baseline).
+    """
+
+    def __init__(
+        self, *, vocabulary_size, n_classes, embedding_dim=300, hidden_size=100, z_dim=32,
+        y_dim=32, decoder_size=300, dropout=0.5, output_layer="full", cutoffs=None,
+    ):
+        super().__init__()
+        self.embedding = nn.Embedding(vocabulary_size, embedding_dim, padding_idx=PAD_ID)
+        self.encoder = SentenceEncoder(embedding_dim, hidden_size, dropout)
+        self.q_y = QYGivenX(self.encoder.output_size, n_classes)
+        self.q_z = QZGivenX(self.encoder.output_size, z_dim) if z_dim and decoder_size else None
+        self.p_x = None
+        if decoder_size:
+            self.p_x = PXGivenYZ(
+                embedding_dim=embedding_dim, vocabulary_size=vocabulary_size, n_classes=n_classes,
+                y_dim=y_dim, z_dim=z_dim, hidden_size=decoder_size, dropout=dropout,
+                output_layer=output_layer, cutoffs=cutoffs,
+            )
+
+    def encode(self, tokens, lengths):
+        """Embeddings of the words and the encoder's sentence state."""
+        embedded = self.embedding(tokens)
+        return embedded, self.encoder(embedded, lengths)
+
+    def classify(self, tokens, lengths):
+        """Logits of q(y|x); runs no decoder."""
+        return self.q_y(self.encode(tokens, lengths)[1])

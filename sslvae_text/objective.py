@@ -1,0 +1,147 @@
+"""The training objective: Eq. 2 of Felhi et al. (2021) and its simplifications (Eq. 4).
+
+For a labeled pair (x, y) the loss is ``-ELBo((x, y); z) - alpha * log q(y|x)``; for an
+unlabeled x it is ``-ELBo(x; (y, z))``. Removing z drops q(z|x) and its KL; removing the KL
+drops every KL term (beta = 0 forever, nothing is computed). Terms are summed over a
+document's tokens and averaged over documents, labeled and unlabeled batches separately.
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch.distributions import Normal, kl_divergence
+
+
+def kl_to_standard_normal(q_z):
+    """KL(q(z|x) || N(0, I)) in closed form, summed over z's dimensions: shape (batch,)."""
+    return kl_divergence(q_z, Normal(0.0, 1.0)).sum(-1)
+
+
+def stl_kl_to_standard_normal(q_z, z):
+    """KL(q(z|x) || N(0, I)) with the sticking-the-landing gradient (Roeder et al., 2017).
+
+    Its value is the closed-form KL; its gradient is that of ``log q(z|x) - log p(z)`` at the
+    reparameterised sample ``z`` with q's parameters held fixed, which drops the score-function
+    term whose expectation is zero and lowers the gradient's variance.
+    """
+    q_fixed = Normal(q_z.loc.detach(), q_z.scale.detach())
+    estimate = (q_fixed.log_prob(z) - Normal(0.0, 1.0).log_prob(z)).sum(-1)
+    return kl_to_standard_normal(q_z).detach() + estimate - estimate.detach()
+
+
+def kl_to_uniform(y_logits):
+    """KL(q(y|x) || Uniform(K)) of a categorical q(y|x) given by its logits: shape (batch,)."""
+    log_q = y_logits.log_softmax(-1)
+    return (log_q.exp() * (log_q + math.log(y_logits.size(-1)))).sum(-1)
+
+
+def kl_weight(step, *, warmup=3000, ramp=3000):
+    """beta of the KL annealing: 0 for ``warmup`` updates, then linear up to 1 over ``ramp``."""
+    if ramp == 0:
+        return float(step >= warmup)
+    return min(1.0, max(0.0, (step - warmup) / ramp))
+
+
+def supervised_loss(model, tokens, lengths, labels):
+    """-log q(y|x) averaged over the batch: the supervised baseline's whole objective."""
+    y_logits = model.classify(tokens, lengths)
+    loss = F.cross_entropy(y_logits, labels)
+    return loss, {"supervised_loss": loss.item()}
+
+
+def ssvae_loss(
+    model, tokens, lengths, labels, *, alpha, beta, use_kl, unlabeled_y="gumbel", temperature=1.0,
+    z_gradient="stl",
+):
+    """Negative objective of one update on a batch that holds labeled and unlabeled rows.
+
+    Parameters
+    ----------
+    model : SSVAE
+    tokens, lengths : Tensor
+        Padded word ids (batch, longest) and document lengths.
+    labels : Tensor of shape (batch,)
+        Class index of labeled rows, -1 on unlabeled rows.
+    alpha : float
+        Weight of log q(y|x) on the labeled rows (Eq. 2).
+    beta : float
+        Weight of the KL terms (annealed); unused when ``use_kl`` is False.
+    use_kl : bool
+        False removes every KL term (Eq. 4): none is computed.
+    unlabeled_y : {"gumbel", "enumerate"}
+        How the expectation over q(y|x) of an unlabeled row is estimated: one soft
+        Gumbel-softmax sample (the paper), or exactly, decoding the row once per class
+        (Kingma et al., 2014, M2).
+    temperature : float
+        Gumbel-softmax temperature.
+    z_gradient : {"stl", "analytic"}
+        Gradient of KL(q(z|x) || p(z)): sticking-the-landing (the paper) or the closed form's.
+
+    Returns
+    -------
+    loss : Tensor
+        Scalar to minimise.
+    terms : dict
+        Batch means of the terms, as floats, for the training history.
+    """
+    embedded, h = model.encode(tokens, lengths)
+    y_logits = model.q_y(h)
+    labeled = labels >= 0
+    n_labeled, n_unlabeled = int(labeled.sum()), int((~labeled).sum())
+    n_classes = y_logits.size(-1)
+
+    # log q(y|x) of the labeled rows
+    supervised = F.cross_entropy(y_logits[labeled], labels[labeled], reduction="sum")
+
+    z = kl_z = None
+    if model.q_z is not None:
+        q_z = model.q_z(h)
+        z = q_z.rsample()
+        if use_kl:
+            kl_z = (stl_kl_to_standard_normal(q_z, z) if z_gradient == "stl"
+                    else kl_to_standard_normal(q_z))
+
+    # p(x|y,z): y is one-hot when observed; for unlabeled rows a soft sample, or every class in turn.
+    one_hot = F.one_hot(labels.clamp(min=0), n_classes).to(embedded.dtype)
+    if unlabeled_y == "gumbel" or n_unlabeled == 0:
+        y = torch.where(labeled.unsqueeze(-1), one_hot,
+                        F.gumbel_softmax(y_logits, tau=temperature, hard=False))
+        expected_nll = model.p_x(embedded, tokens, lengths, y, z)
+    else:
+        expected_nll = _enumerate_classes(model, embedded, tokens, lengths, labeled, one_hot, y_logits, z)
+
+    reconstruction = expected_nll.sum()
+    loss_labeled = expected_nll[labeled].sum() + alpha * supervised
+    loss_unlabeled = expected_nll[~labeled].sum()
+    terms = {"supervised_loss": supervised.item() / max(n_labeled, 1),
+             "reconstruction": reconstruction.item() / tokens.size(0)}
+    if kl_z is not None:
+        loss_labeled = loss_labeled + beta * kl_z[labeled].sum()
+        loss_unlabeled = loss_unlabeled + beta * kl_z[~labeled].sum()
+        terms["kl_z"] = kl_z.mean().item()
+    if use_kl and n_unlabeled:
+        kl_y = kl_to_uniform(y_logits[~labeled])
+        loss_unlabeled = loss_unlabeled + beta * kl_y.sum()
+        terms["kl_y"] = kl_y.mean().item()
+    loss = loss_labeled / max(n_labeled, 1) + loss_unlabeled / max(n_unlabeled, 1)
+    return loss, terms
+
+
+def _enumerate_classes(model, embedded, tokens, lengths, labeled, one_hot, y_logits, z):
+    """-log p(x|y,z) of each row: exact expectation under q(y|x) for the unlabeled rows.
+
+    Each unlabeled row is decoded once per class; labeled rows once, with their label.
+    """
+    n_classes = y_logits.size(-1)
+    unlabeled = (~labeled).nonzero().squeeze(-1)
+    rows = torch.cat([labeled.nonzero().squeeze(-1), unlabeled.repeat_interleave(n_classes)])
+    classes = torch.eye(n_classes, dtype=one_hot.dtype, device=one_hot.device).repeat(len(unlabeled), 1)
+    y = torch.cat([one_hot[labeled], classes])
+    nll = model.p_x(embedded[rows], tokens[rows], lengths[rows], y, None if z is None else z[rows])
+    n_labeled = int(labeled.sum())
+    expected = torch.empty(tokens.size(0), dtype=nll.dtype, device=nll.device)
+    expected[labeled] = nll[:n_labeled]
+    q_y = y_logits[unlabeled].softmax(-1)
+    expected[unlabeled] = (q_y * nll[n_labeled:].view(-1, n_classes)).sum(-1)
+    return expected

@@ -1,0 +1,76 @@
+"""Text processing: the whitespace tokenizer, the vocabulary and length-bucketed batches of word ids."""
+
+from collections import Counter
+
+import numpy as np
+import torch
+
+PAD, UNK = "<pad>", "<unk>"
+SPECIALS = (PAD, UNK)
+PAD_ID, UNK_ID = range(len(SPECIALS))
+
+
+def tokenize(text, *, lowercase=True):
+    """Split a document on white space, as the paper does."""
+    return (text.lower() if lowercase else text).split()
+
+
+class Vocabulary:
+    """Word <-> id table: the special tokens, then words from most to least frequent.
+
+    Frequency order matters: an adaptive softmax puts the first ids in its head cluster.
+    """
+
+    def __init__(self, tokens):
+        self.itos = list(tokens)
+        self.stoi = {token: i for i, token in enumerate(self.itos)}
+
+    @classmethod
+    def build(cls, tokenized_documents, *, max_size):
+        """Keep the ``max_size`` most frequent words (ties: first seen first)."""
+        counts = Counter(token for doc in tokenized_documents for token in doc)
+        words = [word for word, _ in counts.most_common(max_size) if word not in SPECIALS]
+        return cls([*SPECIALS, *words])
+
+    def __len__(self):
+        return len(self.itos)
+
+    def encode(self, tokens, *, max_length=None):
+        """Word ids of one document, truncated to ``max_length``.
+
+        A document with no token becomes ``[<unk>]``: packed LSTMs refuse empty sequences.
+        """
+        ids = [self.stoi.get(token, UNK_ID) for token in tokens[:max_length]]
+        return np.asarray(ids or [UNK_ID], dtype=np.int64)
+
+
+def pad_batch(sequences):
+    """Stack 1-d id arrays into a (batch, longest) tensor padded with ``PAD_ID``, and their lengths."""
+    lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
+    tokens = np.full((len(sequences), lengths.max()), PAD_ID, dtype=np.int64)
+    for row, sequence in zip(tokens, sequences):
+        row[: len(sequence)] = sequence
+    return torch.from_numpy(tokens), torch.from_numpy(lengths)
+
+
+def bucketed_batches(lengths, batch_size, rng, *, bucket_size=50):
+    """Shuffled batches of indices whose documents have similar lengths.
+
+    Indices are shuffled, cut into buckets of ``bucket_size`` batches, sorted by length
+    inside each bucket, then cut into batches whose order is shuffled again: padding stays
+    small while batches still differ from one epoch to the next.
+    """
+    order = rng.permutation(len(lengths))
+    span = batch_size * bucket_size
+    batches = []
+    for start in range(0, len(order), span):
+        bucket = order[start : start + span]
+        bucket = bucket[np.argsort(lengths[bucket], kind="stable")]
+        batches.extend(bucket[i : i + batch_size] for i in range(0, len(bucket), batch_size))
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def sorted_batches(lengths, batch_size):
+    """Batches of indices in length order, for inference (the caller restores the order)."""
+    order = np.argsort(lengths, kind="stable")
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]

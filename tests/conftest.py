@@ -1,0 +1,32 @@
+import numpy as np
+import pytest
+
+from sslvae_text import SSVAETextClassifier, SupervisedTextClassifier
+from sslvae_text.datasets import make_text_classification
+
+# Small networks: the tests check behaviour, not accuracy at the paper's sizes.
+TINY = dict(embedding_dim=8, hidden_size=8, max_epochs=2, random_state=0, device="cpu")
+TINY_SSVAE = dict(TINY, z_dim=4, y_dim=4, decoder_size=8)
+
+
+def tiny_ssvae(**params):
+    return SSVAETextClassifier(**{**TINY_SSVAE, **params})
+
+
+def tiny_supervised(**params):
+    return SupervisedTextClassifier(**{**TINY, **params})
+
+
+@pytest.fixture(scope="session")
+def corpus():
+    """60 labeled documents of 3 string classes, 40 unlabeled, 30 to predict."""
+    X, y = make_text_classification(130, n_classes=3, vocabulary_size=300, n_informative=20,
+                                    mean_length=12, random_state=0)
+    names = np.array(["sports", "tech", "world"])
+    return X[:60], names[y[:60]], X[60:100], X[100:], names[y[100:]]
+
+
+@pytest.fixture(scope="session")
+def fitted(corpus):
+    X, y, X_u, _, _ = corpus
+    return tiny_ssvae().fit(X, y, X_unlabeled=X_u)

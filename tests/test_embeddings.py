@@ -1,0 +1,278 @@
+"""Tests of sslvae_text.embeddings on small vector files written by gensim."""
+
+import gzip
+import os
+import shutil
+
+import numpy as np
+import pytest
+from gensim.models import FastText, KeyedVectors, Word2Vec
+from gensim.models.fasttext import (
+    FastTextKeyedVectors,
+    load_facebook_vectors,
+    save_facebook_model,
+)
+
+from sslvae_text.embeddings import (
+    build_embedding_matrix,
+    clear_cache,
+    convert_vectors,
+    load_vectors,
+)
+
+DIM = 8
+SENTENCES = [
+    ["the", "cat", "sat", "on", "the", "mat"],
+    ["a", "dog", "chased", "the", "cat"],
+    ["Paris", "is", "a", "city"],
+    ["the", "dog", "sat", "in", "Paris"],
+] * 5
+SPECIALS = ["<pad>", "<unk>", "<bos>"]
+# "zebra" is in no file; "paris" only as "Paris".
+VOCABULARY = SPECIALS + ["the", "cat", "dog", "mat", "zebra", "paris"]
+MISSING = VOCABULARY.index("zebra")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """The reference vectors and a file of each format holding them."""
+    folder = tmp_path_factory.mktemp("vectors")
+    word2vec = Word2Vec(SENTENCES, vector_size=DIM, min_count=1, seed=0, workers=1)
+    fasttext = FastText(
+        SENTENCES, vector_size=DIM, min_count=1, seed=0, workers=1, bucket=1000
+    )
+    paths = {
+        "vec": folder / "small.vec",
+        "vec.gz": folder / "small.vec.gz",
+        "kv": folder / "small.kv",
+        "bin": folder / "small.bin",
+        "w2v.bin": folder / "w2v.bin",
+    }
+    word2vec.wv.save_word2vec_format(paths["vec"])
+    with open(paths["vec"], "rb") as plain, gzip.open(paths["vec.gz"], "wb") as packed:
+        shutil.copyfileobj(plain, packed)
+    word2vec.wv.save(os.fspath(paths["kv"]))
+    word2vec.wv.save_word2vec_format(paths["w2v.bin"], binary=True)
+    save_facebook_model(fasttext, os.fspath(paths["bin"]))
+    return {"word2vec": word2vec.wv, "fasttext": fasttext.wv, "paths": paths}
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    clear_cache()
+    yield
+    clear_cache()
+
+
+def expected_rows(vectors):
+    """Reference rows of VOCABULARY: the vectors of the words in `vectors`."""
+    expected = np.zeros((len(VOCABULARY), DIM), dtype=np.float32)
+    for row, word in enumerate(VOCABULARY):
+        key = "Paris" if word == "paris" else word
+        if key in vectors.key_to_index:
+            expected[row] = vectors[key]
+    return expected
+
+
+def test_none_keeps_random_init():
+    assert build_embedding_matrix(VOCABULARY, None, dim=DIM) == (None, None)
+
+
+@pytest.mark.parametrize("fmt", ["vec", "vec.gz", "kv", "w2v.bin"])
+def test_word2vec_files_give_their_vectors(files, fmt):
+    matrix, found = build_embedding_matrix(VOCABULARY, files["paths"][fmt], dim=DIM)
+    assert matrix.dtype == np.float32 and matrix.shape == (len(VOCABULARY), DIM)
+    # Text formats round-trip through decimal notation.
+    np.testing.assert_allclose(
+        matrix, expected_rows(files["word2vec"]), rtol=0, atol=1e-6
+    )
+    np.testing.assert_array_equal(
+        found, [False, False, False, True, True, True, True, False, True]
+    )
+    assert not matrix[:3].any() and not matrix[MISSING].any()
+
+
+def test_native_file_is_exact(files):
+    matrix, _ = build_embedding_matrix(VOCABULARY, files["paths"]["kv"], dim=DIM)
+    np.testing.assert_array_equal(matrix, expected_rows(files["word2vec"]))
+
+
+def test_fasttext_binary_gives_subword_vectors_to_unknown_words(files):
+    path = files["paths"]["bin"]
+    matrix, found = build_embedding_matrix(VOCABULARY, path, dim=DIM)
+    reference = load_facebook_vectors(os.fspath(path))
+    assert "zebra" not in reference.key_to_index
+    np.testing.assert_array_equal(matrix[MISSING], reference["zebra"])
+    assert matrix[MISSING].any() and found[MISSING]
+    in_vocabulary = [row for row in range(3, len(VOCABULARY)) if row != MISSING]
+    np.testing.assert_array_equal(
+        matrix[in_vocabulary], expected_rows(reference)[in_vocabulary]
+    )
+    assert found[in_vocabulary].all() and not found[:3].any()
+    assert not matrix[0].any()
+
+
+def test_lookup_falls_back_to_other_case(files):
+    matrix, found = build_embedding_matrix(VOCABULARY, files["paths"]["kv"], dim=DIM)
+    paris = VOCABULARY.index("paris")
+    np.testing.assert_array_equal(matrix[paris], files["word2vec"]["Paris"])
+    assert found[paris]
+
+
+def test_missing_random_keeps_pad_zero(files):
+    path = files["paths"]["kv"]
+    first, found = build_embedding_matrix(
+        VOCABULARY, path, dim=DIM, missing="random", random_state=0
+    )
+    second, _ = build_embedding_matrix(
+        VOCABULARY, path, dim=DIM, missing="random", random_state=0
+    )
+    np.testing.assert_array_equal(first, second)
+    assert not first[0].any()
+    assert first[1:3].all() and first[MISSING].all()
+    np.testing.assert_array_equal(first[found], expected_rows(files["word2vec"])[found])
+
+
+def test_cache_reuses_and_reloads(files, tmp_path):
+    path = tmp_path / "copy.vec"
+    shutil.copyfile(files["paths"]["vec"], path)
+    first = load_vectors(path)
+    assert load_vectors(os.fspath(path)) is first
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    reloaded = load_vectors(path)
+    assert reloaded is not first
+    assert load_vectors(path) is reloaded
+    clear_cache()
+    assert load_vectors(path) is not reloaded
+
+
+@pytest.mark.parametrize("fmt", ["vec", "vec.gz", "kv"])
+def test_convert_vectors_to_memory_mapped_file(files, fmt, tmp_path):
+    destination = tmp_path / "converted.kv"
+    assert convert_vectors(files["paths"][fmt], destination) == os.fspath(destination)
+    # Only the destination and its companion array files are written.
+    assert all(p.name.startswith("converted.kv") for p in tmp_path.iterdir())
+    converted = KeyedVectors.load(os.fspath(destination), mmap="r")
+    # A plain memmap subclass instance is not enough: a copy of a memmap is
+    # one too, but without a file behind it.
+    assert isinstance(converted.vectors, np.memmap)
+    assert converted.vectors.filename is not None
+    original = load_vectors(files["paths"][fmt])
+    assert converted.index_to_key == original.index_to_key
+    np.testing.assert_array_equal(converted.vectors, original.vectors)
+    np.testing.assert_array_equal(
+        build_embedding_matrix(VOCABULARY, destination, dim=DIM)[0],
+        build_embedding_matrix(VOCABULARY, files["paths"][fmt], dim=DIM)[0],
+    )
+
+
+def test_convert_fasttext_binary_keeps_subwords(files, tmp_path):
+    source = files["paths"]["bin"]
+    with_subwords = load_vectors(convert_vectors(source, tmp_path / "sub.kv"))
+    assert isinstance(with_subwords, FastTextKeyedVectors)
+    assert with_subwords.vectors_ngrams.filename is not None
+    reference = load_facebook_vectors(os.fspath(source))
+    np.testing.assert_array_equal(with_subwords["zebra"], reference["zebra"])
+    np.testing.assert_array_equal(with_subwords.vectors, reference.vectors)
+
+    words = load_vectors(convert_vectors(source, tmp_path / "words", subwords=False))
+    assert not isinstance(words, FastTextKeyedVectors)
+    assert words.vectors.filename is not None
+    assert words.index_to_key == reference.index_to_key
+    np.testing.assert_array_equal(words.vectors, reference.vectors)
+
+
+def test_convert_vectors_refuses_ambiguous_destination(files, tmp_path):
+    with pytest.raises(ValueError, match="would be read back as word2vec text"):
+        convert_vectors(files["paths"]["kv"], tmp_path / "out.vec")
+    with pytest.raises(ValueError, match="is the source"):
+        convert_vectors(files["paths"]["kv"], files["paths"]["kv"])
+    assert not list(tmp_path.iterdir())
+
+
+def test_unknown_suffix_tries_native_then_text(files, tmp_path):
+    native = tmp_path / "vectors.model"
+    shutil.copyfile(files["paths"]["kv"], native)
+    text = tmp_path / "vectors.w2v"
+    shutil.copyfile(files["paths"]["vec"], text)
+    for path in (native, text):
+        matrix, _ = build_embedding_matrix(VOCABULARY, path, dim=DIM)
+        np.testing.assert_allclose(
+            matrix, expected_rows(files["word2vec"]), rtol=0, atol=1e-6
+        )
+    junk = tmp_path / "junk.dat"
+    junk.write_bytes(b"\x00\x01 not vectors")
+    with pytest.raises(ValueError, match="gensim native.*word2vec text") as error:
+        load_vectors(junk)
+    assert "junk.dat" in str(error.value)
+
+
+def test_dimension_mismatch(files):
+    path = files["paths"]["vec"]
+    with pytest.raises(ValueError, match=r"dimension 8, but embedding_dim=300") as error:
+        build_embedding_matrix(VOCABULARY, path, dim=300)
+    assert "small.vec" in str(error.value)
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "absent.vec"
+    with pytest.raises(FileNotFoundError, match="absent.vec"):
+        build_embedding_matrix(VOCABULARY, path, dim=DIM)
+
+
+def test_invalid_embeddings_type():
+    with pytest.raises(TypeError, match="embeddings must be"):
+        build_embedding_matrix(VOCABULARY, 3, dim=DIM)
+    with pytest.raises(ValueError, match="missing must be"):
+        build_embedding_matrix(VOCABULARY, "x.vec", dim=DIM, missing="mean")
+
+
+def test_verbose_prints_coverage(files, capsys):
+    build_embedding_matrix(VOCABULARY, files["paths"]["vec"], dim=DIM, verbose=1)
+    assert capsys.readouterr().out == (
+        "embeddings: 5 of 6 vocabulary words (83.3%) found in small.vec\n"
+    )
+    build_embedding_matrix(VOCABULARY, files["paths"]["bin"], dim=DIM, verbose=1)
+    assert "6 of 6 vocabulary words (100.0%) found in small.bin, 1 of them from subwords" in (
+        capsys.readouterr().out
+    )
+
+
+def test_fasttext_training_is_deterministic():
+    texts = [[word.lower() for word in sentence] for sentence in SENTENCES]
+
+    def train(embeddings, random_state):
+        return build_embedding_matrix(
+            VOCABULARY, embeddings, dim=DIM, texts=texts, random_state=random_state
+        )
+
+    first, found = train("fasttext", 0)
+    np.testing.assert_array_equal(first, train("fasttext", 0)[0])
+    assert not np.array_equal(first, train("fasttext", 1)[0])
+    # Words of the texts are trained; "zebra" gets subword vectors.
+    assert found[3:].all() and not found[:3].any() and not first[:3].any()
+    longer, _ = train({"fasttext": {"epochs": 10}}, 0)
+    np.testing.assert_array_equal(longer, train({"fasttext": {"epochs": 10}}, 0)[0])
+    assert not np.array_equal(first, longer)
+
+
+@pytest.mark.parametrize(
+    "embeddings, message",
+    [
+        ({"fasttext": {"vector_size": 16}}, "vector_size=16 differs from embedding_dim=8"),
+        ({"fasttext": {"epoch": 3}}, r"Unknown fastText options \['epoch'\]"),
+        ({"fasttext": {"sentences": []}}, "cannot be set"),
+        ({"word2vec": {}}, "single key 'fasttext'"),
+    ],
+)
+def test_fasttext_options_are_checked(embeddings, message):
+    with pytest.raises(ValueError, match=message):
+        build_embedding_matrix(VOCABULARY, embeddings, dim=DIM, texts=[["a"]])
+
+
+def test_fasttext_needs_texts():
+    with pytest.raises(ValueError, match="needs the tokenised texts"):
+        build_embedding_matrix(VOCABULARY, "fasttext", dim=DIM)
+    with pytest.raises(ValueError, match="no tokens"):
+        build_embedding_matrix(VOCABULARY, "fasttext", dim=DIM, texts=[[], []])

@@ -1,0 +1,254 @@
+"""scikit-learn conventions, input checks, persistence and reproducibility of the estimators."""
+
+import pickle
+import random
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn import config_context
+from sklearn.base import clone, is_classifier
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import Pipeline
+from sklearn.utils import estimator_checks as ec
+from sklearn.utils._param_validation import InvalidParameterError
+
+from conftest import tiny_ssvae, tiny_supervised
+from sslvae_text import SemiSupervisedKFold, SSVAETextClassifier, SupervisedTextClassifier, UnlabeledTexts
+
+API_CHECKS = [
+    ec.check_estimator_cloneable, ec.check_estimator_repr, ec.check_estimator_tags_renamed,
+    ec.check_valid_tag_types, ec.check_no_attributes_set_in_init,
+    ec.check_do_not_raise_errors_in_init_or_set_params, ec.check_mixin_order,
+    ec.check_parameters_default_constructible, ec.check_get_params_invariance,
+    ec.check_set_params, ec.check_estimators_unfitted, ec.check_param_validation,
+]
+
+
+@pytest.mark.parametrize("estimator", [SSVAETextClassifier(), SupervisedTextClassifier()],
+                         ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("check", API_CHECKS, ids=lambda c: c.__name__)
+def test_sklearn_api_checks(estimator, check):
+    check(type(estimator).__name__, estimator)
+
+
+def test_tags_declare_string_input():
+    tags = SSVAETextClassifier().__sklearn_tags__()
+    assert tags.input_tags.string and not tags.input_tags.two_d_array
+    assert is_classifier(SSVAETextClassifier()) and is_classifier(SupervisedTextClassifier())
+
+
+def test_fit_returns_self_and_leaves_parameters_untouched(corpus):
+    X, y, X_u, _, _ = corpus
+    clf = tiny_ssvae(random_state=np.random.RandomState(3))
+    before = clf.get_params()
+    assert clf.fit(X, y, X_unlabeled=X_u) is clf
+    after = clf.get_params()
+    assert before.keys() == after.keys()
+    assert all(after[k] is before[k] for k in before)
+
+
+def test_predict_before_fit_raises_not_fitted(corpus):
+    with pytest.raises(NotFittedError):
+        tiny_ssvae().predict(corpus[0])
+
+
+def test_string_labels_predictions_and_fitted_attributes(fitted, corpus):
+    X, y, X_u, X_test, _ = corpus
+    assert fitted.classes_.tolist() == ["sports", "tech", "world"]
+    assert set(fitted.predict(X_test)) <= set(fitted.classes_)
+    assert fitted.n_labeled_ + round(0.1 * len(X)) == len(X) and fitted.n_unlabeled_ == len(X_u)
+    assert fitted.n_iter_ == len(fitted.history_) == 2
+    assert fitted.device_ == "cpu"
+    assert {"supervised_loss", "reconstruction", "kl_z", "kl_y", "valid_accuracy",
+            "learning_rate", "seconds"} <= fitted.history_[0].keys()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.text(max_size=30), min_size=1, max_size=6))
+def test_predict_proba_is_a_distribution_on_any_text(fitted, texts):
+    proba = fitted.predict_proba(texts)
+    assert proba.shape == (len(texts), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_empty_and_unknown_documents_are_handled(corpus):
+    X, y, _, _, _ = corpus
+    clf = tiny_supervised().fit(X + ["", "   "], list(y) + ["tech", "world"])
+    assert clf.predict(["", "zzzz qqqq never seen"]).shape == (2,)
+    assert clf.predict_proba([]).shape == (0, 3)
+
+
+def test_minus_one_rows_are_unlabeled_and_score_ignores_them(corpus):
+    X, y, X_u, X_test, y_test = corpus
+    y_int = (np.unique(y, return_inverse=True)[1] + 5).tolist()
+    clf = tiny_ssvae().fit(X + X_u, y_int + [-1] * len(X_u))
+    assert -1 not in clf.classes_ and clf.classes_.tolist() == [5, 6, 7]
+    assert clf.n_unlabeled_ == len(X_u)
+    y_test_int = np.unique(y_test, return_inverse=True)[1] + 5
+    expected = clf.score(X_test, y_test_int)
+    assert clf.score(X_test + X_u[:7], list(y_test_int) + [-1] * 7) == expected
+
+
+def test_unlabeled_rows_and_x_unlabeled_train_the_same_model(corpus):
+    X, y, X_u, X_test, _ = corpus
+    a = tiny_ssvae().fit(X, y, X_unlabeled=X_u)
+    b = tiny_ssvae().fit(X + X_u, np.concatenate([y, np.full(len(X_u), -1, dtype=object)]))
+    np.testing.assert_allclose(a.predict_proba(X_test), b.predict_proba(X_test))
+
+
+@pytest.mark.parametrize(
+    "X, y, X_unlabeled, error, match",
+    [
+        (None, [0, 1], None, TypeError, "X must be an iterable of str, got None"),
+        ("one string", [0], None, TypeError, "not a single str"),
+        (["a", b"bytes"], [0, 1], None, TypeError, r"X\[1\] is bytes"),
+        (["a", float("nan")], [0, 1], None, TypeError, r"X\[1\] is float"),
+        (["a", 3], [0, 1], None, TypeError, r"X\[1\] is int"),
+        (["a", "b", "c"], [0, 1], None, ValueError, "X has 3 documents but y has 2 labels"),
+        (["a", "b"], [0, 0], None, ValueError, "at least 2 are needed"),
+        (["a", "b"], [-1, -1], None, ValueError, "no labeled row"),
+        (["a", "b"], [0, 1], ["ok", None], TypeError, r"X_unlabeled\[1\] is NoneType"),
+        (["a", "b"], [0, 1], 42, TypeError, "X_unlabeled must be an iterable of str, got int"),
+    ],
+)
+def test_bad_input_is_refused_before_training(X, y, X_unlabeled, error, match, monkeypatch):
+    clf = tiny_ssvae()
+    monkeypatch.setattr(type(clf), "_train", lambda *a: pytest.fail("trained on bad input"))
+    with pytest.raises(error, match=match):
+        clf.fit(X, y, X_unlabeled=X_unlabeled)
+
+
+@pytest.mark.parametrize("params", [{"alpha": -1}, {"use_kl": "yes"}, {"device": "tpu"},
+                                    {"output_layer": "huge"}, {"validation_fraction": 1.5}])
+def test_invalid_hyperparameters_name_the_parameter(corpus, params):
+    X, y, _, _, _ = corpus
+    name = next(iter(params))
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter"):
+        tiny_ssvae(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("make", [tiny_ssvae, tiny_supervised])
+def test_same_random_state_same_predictions_and_global_rng_untouched(corpus, make):
+    X, y, X_u, X_test, _ = corpus
+    torch.manual_seed(123)
+    np.random.seed(123)
+    random.seed(123)
+    expected = (torch.rand(3), np.random.rand(3), random.random())
+    torch.manual_seed(123)
+    np.random.seed(123)
+    random.seed(123)
+    first = make().fit(X, y, X_unlabeled=X_u).predict_proba(X_test)
+    got = (torch.rand(3), np.random.rand(3), random.random())
+    assert torch.equal(got[0], expected[0]) and np.array_equal(got[1], expected[1]) and got[2] == expected[2]
+    second = clone(make()).fit(X, y, X_unlabeled=X_u).predict_proba(X_test)
+    np.testing.assert_array_equal(first, second)
+    other = make(random_state=1).fit(X, y, X_unlabeled=X_u).predict_proba(X_test)
+    assert not np.array_equal(first, other)
+
+
+def test_pickle_and_joblib_round_trips_give_identical_predictions(fitted, corpus, tmp_path):
+    X_test = corpus[3]
+    path = tmp_path / "model.joblib"
+    joblib.dump(fitted, path)
+    for restored in (pickle.loads(pickle.dumps(fitted)), joblib.load(path)):
+        np.testing.assert_array_equal(restored.predict_proba(X_test), fitted.predict_proba(X_test))
+
+
+def test_a_model_saved_from_a_gpu_loads_on_a_cpu_only_machine(corpus, monkeypatch):
+    X, y, X_u, X_test, _ = corpus
+    clf = tiny_ssvae().fit(X, y, X_unlabeled=X_u)
+    clf.device_ = "cuda"  # as recorded by a fit on a GPU
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    restored = pickle.loads(pickle.dumps(clf))
+    assert all(p.device.type == "cpu" for p in restored.module_.parameters())
+    np.testing.assert_array_equal(restored.predict(X_test), clf.predict(X_test))
+
+
+def test_auto_device_records_what_it_used(corpus, monkeypatch):
+    X, y, _, _, _ = corpus
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert tiny_supervised(device="auto").fit(X, y).device_ == "cpu"
+    with pytest.raises(ValueError, match="no CUDA device"):
+        tiny_supervised(device="cuda").fit(X, y)
+
+
+def test_supervised_baseline_ignores_unlabeled_documents(corpus):
+    X, y, X_u, X_test, _ = corpus
+    with_u = tiny_supervised().fit(X, y, X_unlabeled=X_u)
+    without = tiny_supervised().fit(X, y)
+    assert with_u.n_unlabeled_ == 0 and with_u.module_.p_x is None
+    np.testing.assert_array_equal(with_u.predict_proba(X_test), without.predict_proba(X_test))
+
+
+class _RecordingSSVAE(SSVAETextClassifier):
+    """Records how many unlabeled documents each fit received."""
+
+    seen = []
+
+    def fit(self, X, y, X_unlabeled=None, validation_data=None):
+        _RecordingSSVAE.seen.append(0 if X_unlabeled is None else len(list(X_unlabeled)))
+        return super().fit(X, y, X_unlabeled=X_unlabeled, validation_data=validation_data)
+
+
+def _recording(**params):
+    return _RecordingSSVAE(**{**tiny_ssvae().get_params(), **params})
+
+
+def test_grid_search_slices_a_plain_list_but_never_unlabeled_texts(corpus):
+    X, y, X_u, _, _ = corpus
+    X_u = X_u[: len(X)] + X_u[: len(X) - len(X_u)] if len(X_u) < len(X) else X_u[: len(X)]
+    assert len(X_u) == len(X)
+    _RecordingSSVAE.seen = []
+    GridSearchCV(_recording(), {"alpha": [1.0]}, cv=3, refit=False).fit(X, y, X_unlabeled=X_u)
+    assert _RecordingSSVAE.seen == [40, 40, 40]  # the trap: 60 documents cut to 2/3 per fold
+    _RecordingSSVAE.seen = []
+    search = GridSearchCV(_recording(), {"alpha": [1.0, 100.0]}, cv=3)
+    search.fit(X, y, X_unlabeled=UnlabeledTexts(X_u))
+    assert _RecordingSSVAE.seen == [60] * 7
+    assert search.best_params_["alpha"] in (1.0, 100.0)
+
+
+def test_semi_supervised_kfold_keeps_unlabeled_rows_in_every_training_fold(corpus):
+    X, y, X_u, _, _ = corpus
+    X_all = X + X_u
+    y_all = np.concatenate([y, np.full(len(X_u), -1, dtype=object)])
+    unlabeled = set(range(len(X), len(X_all)))
+    tests = []
+    for train, test in SemiSupervisedKFold(n_splits=3, shuffle=True, random_state=0).split(X_all, y_all):
+        assert unlabeled <= set(train.tolist()) and not unlabeled & set(test.tolist())
+        tests.extend(test.tolist())
+    assert sorted(tests) == list(range(len(X)))
+    scores = cross_val_score(tiny_ssvae(), X_all, y_all, cv=SemiSupervisedKFold(n_splits=3))
+    assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
+
+
+def test_metadata_routing_passes_x_unlabeled_whole(corpus):
+    X, y, X_u, _, _ = corpus
+    _RecordingSSVAE.seen = []
+    with config_context(enable_metadata_routing=True):
+        GridSearchCV(_recording(), {"alpha": [1.0]}, cv=2, refit=False).fit(
+            X, y, X_unlabeled=UnlabeledTexts(X_u))
+    assert _RecordingSSVAE.seen == [len(X_u)] * 2
+
+
+def test_pipeline_with_the_classifier_last(corpus):
+    X, y, X_u, X_test, _ = corpus
+    pipe = Pipeline([("clf", tiny_ssvae())]).fit(X, y, clf__X_unlabeled=X_u)
+    assert pipe.named_steps["clf"].n_unlabeled_ == len(X_u)
+    np.testing.assert_array_equal(pipe.predict(X_test), pipe.named_steps["clf"].predict(X_test))
+
+
+def test_explicit_validation_data_drives_early_stopping(corpus):
+    X, y, X_u, X_test, y_test = corpus
+    clf = tiny_ssvae(max_epochs=3).fit(X, y, X_unlabeled=X_u, validation_data=(X_test, y_test))
+    assert clf.n_labeled_ == len(X)
+    best = clf.history_[clf.best_epoch_ - 1]["valid_accuracy"]
+    assert best == clf.best_validation_score_ == max(h["valid_accuracy"] for h in clf.history_)
+    assert clf.score(X_test, y_test) == pytest.approx(best)
+    with pytest.raises(ValueError, match="labels absent from y"):
+        tiny_ssvae().fit(X, y, validation_data=(X_test[:2], ["sports", "cooking"]))

@@ -1,0 +1,163 @@
+"""The networks and the objective: each term as the paper defines it, computed only when used."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.distributions import Normal
+
+from sslvae_text import objective
+from sslvae_text.model import SSVAE
+from sslvae_text.objective import (kl_to_standard_normal, kl_to_uniform, kl_weight, ssvae_loss,
+                                   stl_kl_to_standard_normal)
+from sslvae_text.text import pad_batch
+
+V, K = 50, 3
+
+
+def _model(**sizes):
+    torch.manual_seed(0)
+    params = dict(vocabulary_size=V, n_classes=K, embedding_dim=6, hidden_size=5, z_dim=4, y_dim=3,
+                  decoder_size=7, dropout=0.0)
+    return SSVAE(**{**params, **sizes}).eval()
+
+
+def _batch(*lengths, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return pad_batch([torch.randint(2, V, (n,), generator=g).numpy() for n in lengths])
+
+
+def _n_parameters(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_removing_z_removes_its_head_and_decoder_input():
+    with_z, without_z = _model(), _model(z_dim=0)
+    assert without_z.q_z is None and with_z.q_z is not None
+    assert without_z.p_x.lstm.input_size == with_z.p_x.lstm.input_size - 4
+    assert _n_parameters(without_z) < _n_parameters(with_z)
+
+
+def test_supervised_network_has_no_decoder():
+    model = _model(decoder_size=0)
+    assert model.p_x is None and model.q_z is None
+    assert _n_parameters(model) < _n_parameters(_model(z_dim=0))
+
+
+def test_encoder_state_of_a_padded_batch_equals_each_document_alone():
+    model = _model()
+    tokens, lengths = _batch(5, 2, 8)
+    _, h = model.encode(tokens, lengths)
+    for i, n in enumerate(lengths.tolist()):
+        _, alone = model.encode(tokens[i : i + 1, :n], lengths[i : i + 1])
+        torch.testing.assert_close(h[i], alone[0])
+
+
+def test_reconstruction_ignores_padding_and_is_a_normalised_log_likelihood():
+    model = _model()
+    tokens, lengths = _batch(5, 2, 8)
+    y = F.one_hot(torch.tensor([0, 1, 2]), K).float()
+    z = torch.randn(3, 4)
+    embedded = model.embedding(tokens)
+    nll = model.p_x(embedded, tokens, lengths, y, z)
+    for i, n in enumerate(lengths.tolist()):
+        one = tokens[i : i + 1, :n]
+        torch.testing.assert_close(nll[i], model.p_x(model.embedding(one), one, lengths[i : i + 1], y[i : i + 1], z[i : i + 1])[0])
+    # A one-token document: -log p(x_1 | y, z) summed over the vocabulary's words is 1.
+    single = torch.arange(V).unsqueeze(1)
+    ones = torch.ones(V, dtype=torch.long)
+    nll_single = model.p_x(model.embedding(single), single, ones, y[:1].expand(V, K), z[:1].expand(V, 4))
+    assert torch.exp(-nll_single).sum().item() == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("output_layer", ["full", "adaptive"])
+def test_output_layers_are_normalised_distributions(output_layer):
+    model = _model(decoder_size=32, output_layer=output_layer,
+                   cutoffs=[10, 25] if output_layer == "adaptive" else None)
+    h = torch.randn(4, 32)
+    if output_layer == "adaptive":
+        log_p = model.p_x.output.log_prob(h)
+    else:
+        log_p = model.p_x.output(h).log_softmax(-1)
+    torch.testing.assert_close(log_p.exp().sum(-1), torch.ones(4))
+
+
+def test_closed_form_kls():
+    loc, scale = torch.tensor([[0.5, -1.0]]), torch.tensor([[2.0, 0.3]])
+    expected = (0.5 * (loc**2 + scale**2 - 1) - scale.log()).sum(-1)
+    torch.testing.assert_close(kl_to_standard_normal(Normal(loc, scale)), expected)
+    logits = torch.tensor([[1.0, 2.0, 0.0], [0.0, 0.0, 0.0]])
+    q = logits.softmax(-1)
+    torch.testing.assert_close(kl_to_uniform(logits), (q * (q.log() + math.log(3))).sum(-1))
+    assert kl_to_uniform(logits)[1].item() == pytest.approx(0.0, abs=1e-7)
+
+
+def test_stl_kl_has_the_closed_form_value_and_the_sticking_the_landing_gradient():
+    loc = torch.tensor([[0.5, -1.0]], requires_grad=True)
+    scale = torch.tensor([[2.0, 0.3]], requires_grad=True)
+    eps = torch.tensor([[0.7, -0.2]])
+    q_z = Normal(loc, scale)
+    z = loc + scale * eps
+    value = stl_kl_to_standard_normal(q_z, z)
+    torch.testing.assert_close(value, kl_to_standard_normal(q_z))
+    value.sum().backward()
+    # d/dz [log q(z) - log p(z)] with q's parameters fixed is -(z - loc)/scale^2 + z.
+    dz = (-(z - loc) / scale**2 + z).detach()
+    torch.testing.assert_close(loc.grad, dz)
+    torch.testing.assert_close(scale.grad, dz * eps)
+
+
+def test_kl_weight_schedule():
+    assert [kl_weight(s) for s in (0, 2999, 3000, 4500, 6000, 9000)] == [0, 0, 0, 0.5, 1, 1]
+    assert kl_weight(5, warmup=5, ramp=0) == 1.0
+
+
+def _loss(model, labels, **options):
+    tokens, lengths = _batch(5, 3, 7, 4)
+    settings = dict(alpha=10.0, beta=1.0, use_kl=True, temperature=1.0, z_gradient="stl")
+    return ssvae_loss(model, tokens, lengths, torch.tensor(labels), **{**settings, **options})
+
+
+def test_without_kl_no_kl_is_computed(monkeypatch):
+    def forbidden(*args):
+        raise AssertionError("a KL was computed")
+
+    for name in ("kl_to_standard_normal", "stl_kl_to_standard_normal", "kl_to_uniform"):
+        monkeypatch.setattr(objective, name, forbidden)
+    loss, terms = _loss(_model(), [0, 1, -1, -1], use_kl=False)
+    assert torch.isfinite(loss) and "kl_z" not in terms and "kl_y" not in terms
+
+
+def test_labeled_and_unlabeled_terms_follow_eq_2():
+    torch.manual_seed(0)
+    model = _model(z_dim=0)
+    labels = [0, 2, -1, -1]
+    loss_kl, terms = _loss(model, labels, alpha=10.0, beta=0.5)
+    assert {"supervised_loss", "reconstruction", "kl_y"} <= terms.keys() and "kl_z" not in terms
+    # alpha weighs only -log q(y|x): raising it by 1 adds the mean supervised loss once.
+    torch.manual_seed(1)
+    low, terms_low = _loss(model, labels, alpha=10.0, use_kl=False, unlabeled_y="enumerate")
+    high, _ = _loss(model, labels, alpha=11.0, use_kl=False, unlabeled_y="enumerate")
+    assert (high - low).item() == pytest.approx(terms_low["supervised_loss"], rel=1e-4)
+
+
+def test_enumeration_is_the_exact_expectation_over_q_y():
+    model = _model(z_dim=0)
+    tokens, lengths = _batch(5, 3, seed=2)
+    labels = torch.tensor([-1, -1])
+    loss, _ = ssvae_loss(model, tokens, lengths, labels, alpha=1.0, beta=0.0, use_kl=False,
+                         unlabeled_y="enumerate")
+    embedded, h = model.encode(tokens, lengths)
+    q_y = model.q_y(h).softmax(-1)
+    per_class = torch.stack([model.p_x(embedded, tokens, lengths, F.one_hot(torch.full((2,), k), K).float())
+                             for k in range(K)], dim=-1)
+    torch.testing.assert_close(loss, (q_y * per_class).sum(-1).mean())
+
+
+def test_gumbel_sample_is_soft_and_differentiable_into_q_y():
+    model = _model(z_dim=0)
+    model.train()
+    loss, _ = _loss(model, [-1, -1, -1, -1], use_kl=False)
+    loss.backward()
+    assert model.q_y.linear.weight.grad.abs().sum() > 0
