@@ -107,6 +107,11 @@ _COMMON_PARAMETERS = """\
     learning_rate : float, default=4e-3
         AdamW's learning rate (betas 0.9, 0.99, no weight decay).
 
+    mixed_precision : bool, default=False
+        Train under bfloat16 autocast (CPU or CUDA): 1.3x to 1.9x faster updates on CPUs
+        with bfloat16 support (docs/speed.md); the arithmetic is no longer the paper's
+        float32. Prediction always runs in float32.
+
     lr_patience : int, default=4
         The learning rate is divided by 4 after this many epochs without a better
         validation accuracy.
@@ -190,6 +195,7 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         "freeze_embeddings": ["boolean"],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "mixed_precision": ["boolean"],
         "lr_patience": [Interval(Integral, 1, None, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -205,8 +211,8 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
     def __init__(
         self, *, embedding_dim=300, hidden_size=100, dropout=0.5, vocabulary_size=10000,
         max_length=None, embeddings=None, freeze_embeddings=False, batch_size=32,
-        learning_rate=4e-3, lr_patience=4, n_iter_no_change=8, max_epochs=100,
-        validation_fraction=0.1, random_state=None, device="auto", verbose=0,
+        learning_rate=4e-3, mixed_precision=False, lr_patience=4, n_iter_no_change=8,
+        max_epochs=100, validation_fraction=0.1, random_state=None, device="auto", verbose=0,
     ):
         self.embedding_dim = embedding_dim
         self.hidden_size = hidden_size
@@ -217,6 +223,7 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         self.freeze_embeddings = freeze_embeddings
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.mixed_precision = mixed_precision
         self.lr_patience = lr_patience
         self.n_iter_no_change = n_iter_no_change
         self.max_epochs = max_epochs
@@ -382,7 +389,9 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
                         labels += [-1] * len(extra)
                     tokens, lengths = pad_batch(sequences)
                     labels = torch.tensor(labels, device=device)
-                    loss, terms = self._loss(module, tokens.to(device), lengths, labels, self.n_updates_)
+                    with torch.autocast(torch.device(device).type, dtype=torch.bfloat16,
+                                        enabled=self.mixed_precision):
+                        loss, terms = self._loss(module, tokens.to(device), lengths, labels, self.n_updates_)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
@@ -681,14 +690,15 @@ class SSVAETextClassifier(_BaseTextClassifier):
         output_layer="full", unlabeled_y="gumbel", temperature=1.0, z_gradient="stl",
         kl_warmup=3000, kl_ramp=3000, embedding_dim=300, hidden_size=100, dropout=0.5,
         vocabulary_size=10000, max_length=None, embeddings=None, freeze_embeddings=False,
-        batch_size=32, learning_rate=4e-3, lr_patience=4, n_iter_no_change=8, max_epochs=100,
-        validation_fraction=0.1, random_state=None, device="auto", verbose=0,
+        batch_size=32, learning_rate=4e-3, mixed_precision=False, lr_patience=4,
+        n_iter_no_change=8, max_epochs=100, validation_fraction=0.1, random_state=None,
+        device="auto", verbose=0,
     ):
         super().__init__(
             embedding_dim=embedding_dim, hidden_size=hidden_size, dropout=dropout,
             vocabulary_size=vocabulary_size, max_length=max_length, embeddings=embeddings,
             freeze_embeddings=freeze_embeddings, batch_size=batch_size,
-            learning_rate=learning_rate, lr_patience=lr_patience,
+            learning_rate=learning_rate, mixed_precision=mixed_precision, lr_patience=lr_patience,
             n_iter_no_change=n_iter_no_change, max_epochs=max_epochs,
             validation_fraction=validation_fraction, random_state=random_state, device=device,
             verbose=verbose,

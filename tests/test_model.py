@@ -161,3 +161,18 @@ def test_gumbel_sample_is_soft_and_differentiable_into_q_y():
     loss, _ = _loss(model, [-1, -1, -1, -1], use_kl=False)
     loss.backward()
     assert model.q_y.linear.weight.grad.abs().sum() > 0
+
+
+def test_encoder_equals_a_packed_bidirectional_lstm_with_the_same_weights():
+    model = _model()
+    encoder = model.encoder
+    packed_lstm = torch.nn.LSTM(6, 5, batch_first=True, bidirectional=True)
+    with torch.no_grad():
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(packed_lstm, f"{name}_l0").copy_(getattr(encoder.forward_lstm, f"{name}_l0"))
+            getattr(packed_lstm, f"{name}_l0_reverse").copy_(getattr(encoder.backward_lstm, f"{name}_l0"))
+    tokens, lengths = _batch(5, 2, 8, 1)
+    embedded = model.embedding(tokens)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(embedded, lengths, batch_first=True, enforce_sorted=False)
+    _, (h_n, _) = packed_lstm(packed)
+    torch.testing.assert_close(encoder(embedded, lengths), torch.cat([h_n[-2], h_n[-1]], -1))

@@ -64,6 +64,7 @@ def test_kl_annealing_and_flags_show_in_the_history(corpus):
 
 
 @pytest.mark.parametrize("options", [{"unlabeled_y": "enumerate"}, {"output_layer": "adaptive", "decoder_size": 16},
+                                     {"output_layer": "adaptive", "decoder_size": 16, "mixed_precision": True},
                                      {"z_gradient": "analytic"}, {"max_length": 3}])
 def test_options_train_a_usable_model(corpus, options):
     X, y, X_u, X_test, _ = corpus

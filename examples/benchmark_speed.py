@@ -1,0 +1,580 @@
+"""Training-speed benchmark of sslvae_text: real tokens per second, seconds per update and the
+fraction of the machine's matrix-multiply peak reached, per objective and per dataset shape.
+
+It times the package's own training step: the module is :class:`sslvae_text.model.SSVAE` built
+with the estimators' default sizes, the loss is :func:`sslvae_text.objective.ssvae_loss` (or
+``supervised_loss``), batches are ``batch_size`` labeled + ``batch_size`` unlabeled random
+documents drawn with the estimators' length bucketing (``sslvae_text.text.bucketed_batches``)
+and padded with ``sslvae_text.text.pad_batch``, then AdamW(lr 4e-3, betas 0.9/0.99, no decay)
+takes a step -- what ``SSVAETextClassifier.fit`` does at every update.
+
+Document lengths follow N(mean, 0.27 * mean) clipped to [2, max] (as the yardstick draws them);
+word ids are drawn from a Zipf law over the vocabulary (id 1 most frequent, as the package's
+frequency-ordered vocabulary gives in real text; ``--tokens uniform`` draws them uniformly like
+the yardstick). The full softmax does the same work either way; the adaptive softmax's cost
+depends on how many targets fall in its tail clusters, so only Zipf is realistic for it.
+
+Configurations of one shape are timed round-robin (one update of each in turn), so that the
+noise of a shared machine hits all of them alike and the ratios printed in one run hold even
+when the absolute numbers drift.
+
+FLOPs are counted analytically per real (non-padding) token, matrix multiplications only
+(E embedding size, He encoder units per direction, Hd decoder units, V vocabulary,
+dy/dz sizes of the y embedding and of z; 2 FLOPs per multiply-add):
+
+    encoder BiLSTM      2 directions x 2 * 4He * (E + He)
+    decoder LSTM        2 * 4Hd * (E + dy + dz + Hd)               (dz = 0 without z)
+    full softmax        2 * Hd * V
+    adaptive softmax    2 * Hd * (c0 + n_tails)   for every token (the head), plus
+                        2 * (Hd * h_i + h_i * n_i) for a token of tail cluster i
+                        (h_i = Hd // div_value**(i+1) units, n_i words in the cluster)
+
+plus per document the q(y|x), q(z|x) heads and the y table (negligible); the supervised
+baseline has only the encoder and q(y|x). The backward pass costs twice the forward one,
+so an update costs 3x the forward FLOPs. Elementwise work (LSTM gates' nonlinearities,
+softmax, dropout, the optimizer) is not counted: it is the share of time the peak misses.
+The peak is measured here with a large float32 ``torch.matmul`` (bfloat16 for bf16 autocast).
+
+Examples::
+
+    python examples/benchmark_speed.py                                  # every shape and objective
+    python examples/benchmark_speed.py --shapes agnews --objectives ssvae,ssvae-kl-z \\
+        --yardstick /path/to/naive_ssvae_step.py                        # side by side
+    python examples/benchmark_speed.py --shapes agnews --objectives ssvae-kl-z \\
+        --output-layer full,adaptive --autocast none,bf16 --threads 1,2 --steps 10 --csv speed.csv
+    python examples/benchmark_speed.py --compare ../other-checkout     # two versions, one run
+
+On a machine shared with other jobs, use ``--threads 1`` or ``OMP_WAIT_POLICY=PASSIVE``: two
+torch threads whose second core is taken can run ten times slower than one. See docs/speed.md.
+"""
+
+import argparse
+import csv
+import importlib.util
+import itertools
+import math
+import os
+import re
+import subprocess
+import sys
+import time
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+from torch import nn
+
+import sslvae_text
+from sslvae_text.text import bucketed_batches
+
+SHAPES = {  # the paper's datasets: classes, mean and max document length in tokens
+    "agnews": dict(classes=4, mean_len=38, max_len=64),
+    "imdb": dict(classes=2, mean_len=234, max_len=256),
+    "yelp": dict(classes=2, mean_len=9, max_len=16),
+}
+OBJECTIVES = {  # name: (printed name, use_kl, use_z); use_kl None is the supervised baseline
+    "supervised": ("Supervised", None, None),
+    "ssvae": ("SSVAE", True, True),
+    "ssvae-kl": ("SSVAE-{KL}", False, True),
+    "ssvae-z": ("SSVAE-{z}", True, False),
+    "ssvae-kl-z": ("SSVAE-{KL,z}", False, False),
+}
+# AG News-sized run: 4,000 labeled documents / 32 per update, and a typical number of epochs
+# before early stopping (an estimate: the real number depends on the data and the seed).
+AGNEWS_UPDATES_PER_EPOCH = 125
+TYPICAL_EPOCHS = (30, 40)
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--shapes", default="agnews,imdb,yelp",
+                    help=f"comma-separated, among {','.join(SHAPES)} (default: all)")
+    ap.add_argument("--objectives", default=",".join(OBJECTIVES),
+                    help=f"comma-separated, among {','.join(OBJECTIVES)} (default: all)")
+    ap.add_argument("--device", default="auto",
+                    help="cpu, cuda, or a comma-separated list; auto: cpu, and cuda when present")
+    ap.add_argument("--steps", type=int, default=4, help="timed updates per configuration")
+    ap.add_argument("--warmup", type=int, default=1, help="untimed updates first")
+    ap.add_argument("--threads", default=None,
+                    help="torch CPU threads, or a comma-separated list to compare (default: torch's)")
+    ap.add_argument("--output-layer", default="full",
+                    help="full, adaptive, or full,adaptive to compare (SSVAE objectives)")
+    ap.add_argument("--cutoffs", default=None,
+                    help="adaptive softmax cutoffs, e.g. 2000,5000 (default: the package's V/5,V/2)")
+    ap.add_argument("--div-value", type=float, default=4.0, help="adaptive softmax div_value")
+    ap.add_argument("--autocast", default="none",
+                    help="none, bf16 (CPU bfloat16 autocast) or none,bf16 to compare")
+    ap.add_argument("--adamw", default="default",
+                    help="AdamW implementation: default (as the estimator), foreach, fused, "
+                         "or a comma-separated list")
+    ap.add_argument("--compare", default=None, metavar="DIR",
+                    help="also time the sslvae_text package found in DIR (a copy or a worktree "
+                         "of another version) round-robin with the importable one")
+    ap.add_argument("--compile", action="store_true",
+                    help="also time a torch.compile'd copy of each configuration")
+    ap.add_argument("--vocab", type=int, default=10000, help="vocabulary size V")
+    ap.add_argument("--decoder-size", type=int, default=300)
+    ap.add_argument("--batch-size", type=int, default=32, help="labeled (and unlabeled) per update")
+    ap.add_argument("--tokens", choices=["zipf", "uniform"], default="zipf",
+                    help="distribution of the random word ids")
+    ap.add_argument("--yardstick", default=None,
+                    help="path of naive_ssvae_step.py, run as a subprocess at the same shapes")
+    ap.add_argument("--yardstick-steps", type=int, default=3)
+    ap.add_argument("--csv", default=None, help="also write the table to this CSV file")
+    ap.add_argument("--seed", type=int, default=0)
+    return ap.parse_args(argv)
+
+
+def _split(text):
+    return [t.strip() for t in str(text).split(",") if t.strip()]
+
+
+def load_package(directory=None):
+    """The model, objective and text modules of sslvae_text: the importable one, or the copy
+    in ``directory`` loaded under another name so that both can be timed in one process."""
+    if directory is None:
+        package = sslvae_text
+    else:
+        root = os.path.join(os.path.abspath(directory), "sslvae_text")
+        if not os.path.isfile(os.path.join(root, "__init__.py")):
+            raise SystemExit(f"--compare {directory}: no sslvae_text package in it")
+        name = "_sslvae_text_compared"
+        spec = importlib.util.spec_from_file_location(
+            name, os.path.join(root, "__init__.py"), submodule_search_locations=[root])
+        package = importlib.util.module_from_spec(spec)
+        sys.modules[name] = package
+        spec.loader.exec_module(package)
+    for module in ("model", "objective", "text"):
+        importlib.import_module(f"{package.__name__}.{module}")
+    return package
+
+
+# -- configurations -----------------------------------------------------------------------------
+
+def estimator_defaults():
+    """Sizes and optimisation settings of the estimators, read from their defaults."""
+    params = sslvae_text.SSVAETextClassifier().get_params()
+    return {k: params[k] for k in (
+        "embedding_dim", "hidden_size", "dropout", "z_dim", "y_dim", "alpha", "learning_rate",
+        "temperature", "unlabeled_y", "z_gradient")}
+
+
+def default_cutoffs(vocabulary_size):
+    """The estimator's adaptive-softmax cutoffs: the 20% most frequent words, then half."""
+    cutoffs = sorted({max(1, vocabulary_size // 5), max(2, vocabulary_size // 2)})
+    return [c for c in cutoffs if c < vocabulary_size]
+
+
+class Case:
+    """One configuration: a module, its optimizer, and the update the estimator runs."""
+
+    def __init__(self, *, objective, shape, device, threads, output_layer, autocast, adamw,
+                 compiled, args, defaults, package=None, package_label=""):
+        self.package = package or sslvae_text
+        self.package_label = package_label
+        self.objective, self.shape, self.device = objective, shape, device
+        self.threads, self.output_layer, self.autocast = threads, output_layer, autocast
+        self.adamw, self.compiled = adamw, compiled
+        name, self.use_kl, self.use_z = OBJECTIVES[objective]
+        self.name = name
+        self.supervised = self.use_kl is None
+        self.defaults = defaults
+        V, K = args.vocab, SHAPES[shape]["classes"]
+        self.cutoffs = ([int(c) for c in _split(args.cutoffs)] if args.cutoffs
+                        else default_cutoffs(V))
+        self.div_value = args.div_value
+        if self.supervised:
+            sizes = dict(z_dim=0, decoder_size=0)
+            self.output_layer = "-"
+        else:
+            sizes = dict(z_dim=defaults["z_dim"] if self.use_z else 0, y_dim=defaults["y_dim"],
+                         decoder_size=args.decoder_size, output_layer=output_layer,
+                         cutoffs=self.cutoffs)
+        self.module = self.package.model.SSVAE(
+            vocabulary_size=V, n_classes=K, embedding_dim=defaults["embedding_dim"],
+            hidden_size=defaults["hidden_size"], dropout=defaults["dropout"], **sizes)
+        if output_layer == "adaptive" and self.module.p_x is not None and self.div_value != 4.0:
+            self.module.p_x.output = nn.AdaptiveLogSoftmaxWithLoss(
+                args.decoder_size, V, self.cutoffs, div_value=self.div_value)
+        self.module.to(device).train()
+        kwargs = {} if adamw == "default" else {adamw: True}
+        self.optimizer = torch.optim.AdamW(
+            [p for p in self.module.parameters() if p.requires_grad],
+            lr=defaults["learning_rate"], betas=(0.9, 0.99), weight_decay=0.0, **kwargs)
+        self.loss_fn = self._loss
+        if compiled:
+            self.loss_fn = torch.compile(self._loss, dynamic=True)
+        self.times, self.cpu_times, self.tokens, self.flops = [], [], [], []
+        self.error = None  # why this configuration could not run, if it could not
+
+    def label(self):
+        parts = [self.package_label] if self.package_label else []
+        parts.append(self.device)
+        if self.device == "cpu":
+            parts.append(f"{self.threads}t")
+        if self.output_layer != "-":
+            parts.append(self.output_layer)
+        if self.autocast != "none":
+            parts.append(self.autocast)
+        if self.adamw != "default":
+            parts.append(f"adamw-{self.adamw}")
+        if self.compiled:
+            parts.append("compiled")
+        return " ".join(parts)
+
+    def _loss(self, tokens, lengths, labels):
+        if self.supervised:
+            return self.package.objective.supervised_loss(self.module, tokens, lengths, labels)[0]
+        d = self.defaults
+        return self.package.objective.ssvae_loss(
+            self.module, tokens, lengths, labels, alpha=d["alpha"], beta=1.0, use_kl=self.use_kl,
+            unlabeled_y=d["unlabeled_y"], temperature=d["temperature"], z_gradient=d["z_gradient"],
+        )[0]
+
+    def step(self, batch, timed):
+        """One update on ``batch`` (padding, transfer, loss, backward, AdamW), as in ``fit``."""
+        sequences, labels = batch
+        if self.supervised:  # the baseline ignores unlabeled documents
+            keep = [i for i, y in enumerate(labels) if y >= 0]
+            sequences, labels = [sequences[i] for i in keep], [labels[i] for i in keep]
+        if self.device == "cpu":
+            torch.set_num_threads(self.threads)
+        cast = (torch.autocast("cpu" if self.device == "cpu" else "cuda", dtype=torch.bfloat16)
+                if self.autocast == "bf16" else nullcontext())
+        sync = torch.cuda.synchronize if self.device.startswith("cuda") else (lambda: None)
+        sync()
+        cpu_start, start = time.process_time(), time.perf_counter()
+        tokens, lengths = self.package.text.pad_batch(sequences)
+        labels = torch.tensor(labels, device=self.device)
+        with cast:
+            loss = self.loss_fn(tokens.to(self.device), lengths, labels)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        sync()
+        elapsed = time.perf_counter() - start
+        if timed:
+            self.times.append(elapsed)
+            self.cpu_times.append(time.process_time() - cpu_start)
+            self.tokens.append(int(lengths.sum()))
+            self.flops.append(self.count_flops(tokens, lengths))
+        return elapsed
+
+    def count_flops(self, tokens, lengths):
+        """FLOPs of one update (forward + backward = 3x forward), see the module docstring."""
+        d, m = self.defaults, self.module
+        E, He = d["embedding_dim"], d["hidden_size"]
+        n_docs, n_tokens = len(lengths), int(lengths.sum())
+        K = m.q_y.linear.out_features
+        forward = n_tokens * 2 * (2 * 4 * He * (E + He)) + n_docs * 2 * (2 * He) * K
+        if m.p_x is not None:
+            Hd, dy = m.p_x.lstm.hidden_size, m.p_x.y_table.out_features
+            dz = m.q_z.loc.out_features if m.q_z is not None else 0
+            forward += n_tokens * 2 * 4 * Hd * (E + dy + dz + Hd) + n_docs * 2 * K * dy
+            forward += n_docs * 2 * 2 * (2 * He) * dz
+            out = m.p_x.output
+            if isinstance(out, nn.AdaptiveLogSoftmaxWithLoss):
+                forward += n_tokens * 2 * Hd * out.head_size
+                real = tokens[torch.arange(tokens.size(1)) < lengths.unsqueeze(1)]
+                for i, tail in enumerate(out.tail):
+                    lo, hi = out.cutoffs[i], out.cutoffs[i + 1]
+                    n_in = int(((real >= lo) & (real < hi)).sum())
+                    h_i, n_i = tail[0].out_features, tail[1].out_features
+                    forward += n_in * 2 * (Hd * h_i + h_i * n_i)
+            else:
+                forward += n_tokens * 2 * Hd * out.out_features
+        return 3 * forward
+
+    def summary(self):
+        if self.error is not None or not self.times:
+            return None
+        times = np.asarray(self.times)
+        seconds = float(times.mean())
+        return dict(
+            s_per_update=seconds, std=float(times.std(ddof=1)) if len(times) > 1 else 0.0,
+            tokens_per_s=sum(self.tokens) / float(times.sum()),
+            gflops=sum(self.flops) / float(times.sum()) / 1e9,
+            cpu_s_per_update=float(np.mean(self.cpu_times)),
+        )
+
+
+# -- random documents --------------------------------------------------------------------------
+
+class Documents:
+    """Random documents of a shape, in the length-bucketed batches the estimator forms."""
+
+    def __init__(self, shape, vocab, batch_size, token_law, rng, *, n_labeled=3600, n_unlabeled=10000):
+        s = SHAPES[shape]
+        self.shape, self.vocab, self.batch_size, self.rng = s, vocab, batch_size, rng
+        self.lengths_l = self._lengths(n_labeled)
+        self.lengths_u = self._lengths(n_unlabeled)
+        self._labeled, self._unlabeled = iter(()), iter(())
+        if token_law == "zipf":  # p(id) ~ 1/rank over ids 1..V-1 (0 is padding)
+            p = 1.0 / np.arange(1, vocab)
+            self.p = p / p.sum()
+        else:
+            self.p = None
+
+    def _lengths(self, n):
+        mean, top = self.shape["mean_len"], self.shape["max_len"]
+        return np.clip(np.rint(self.rng.normal(mean, 0.27 * mean, n)), 2, top).astype(np.int64)
+
+    def _next(self, which):
+        while True:
+            it = self._labeled if which == "l" else self._unlabeled
+            rows = next(it, None)
+            if rows is not None and len(rows) == self.batch_size:
+                return rows
+            lengths = self.lengths_l if which == "l" else self.lengths_u
+            fresh = iter(bucketed_batches(lengths, self.batch_size, self.rng))
+            if which == "l":
+                self._labeled = fresh
+            else:
+                self._unlabeled = fresh
+
+    def _doc(self, length):
+        if self.p is None:
+            return self.rng.integers(1, self.vocab, size=length)
+        return self.rng.choice(np.arange(1, self.vocab), size=length, p=self.p)
+
+    def batch(self):
+        """(list of id arrays: labeled then unlabeled, list of labels with -1 for unlabeled)."""
+        rows_l, rows_u = self._next("l"), self._next("u")
+        docs = [self._doc(n) for n in self.lengths_l[rows_l]] + [self._doc(n) for n in self.lengths_u[rows_u]]
+        labels = self.rng.integers(0, self.shape["classes"], len(rows_l)).tolist() + [-1] * len(rows_u)
+        return docs, labels
+
+
+# -- peak, yardstick, machine load ---------------------------------------------------------------
+
+class OtherLoad:
+    """CPU time that other processes took while we measured, in cores (Linux /proc/stat).
+
+    On a shared machine a busy neighbour slows every configuration down (two torch threads
+    much more than one: each parallel region waits for the descheduled thread); the printed
+    ratios of one run stay comparable, the absolute numbers do not.
+    """
+
+    def __init__(self):
+        self.start = self._sample()
+
+    @staticmethod
+    def _sample():
+        try:
+            with open("/proc/stat") as f:
+                fields = [int(v) for v in f.readline().split()[1:8]]
+        except (OSError, ValueError):
+            return None
+        busy = fields[0] + fields[1] + fields[2] + fields[5] + fields[6]
+        own = os.times()
+        own_cpu = own.user + own.system + own.children_user + own.children_system  # + yardstick
+        return busy / os.sysconf("SC_CLK_TCK"), own_cpu, time.perf_counter()
+
+    def cores(self):
+        end = self._sample()
+        if self.start is None or end is None or end[2] <= self.start[2]:
+            return None
+        others = (end[0] - self.start[0]) - (end[1] - self.start[1])
+        return max(0.0, others / (end[2] - self.start[2]))
+
+
+def matmul_peak(device, threads, dtype=torch.float32, n=2048, repeats=5):
+    """Best GFLOP/s of an n x n x n matrix product (the machine's practical peak)."""
+    if device == "cpu":
+        torch.set_num_threads(threads)
+    elif n < 8192:
+        n = 8192
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    best = math.inf
+    for _ in range(repeats + 1):
+        sync()
+        t = time.perf_counter()
+        torch.matmul(a, b)
+        sync()
+        best = min(best, time.perf_counter() - t)
+    return 2 * n ** 3 / best / 1e9
+
+
+def run_yardstick(path, shape, use_z, vocab, steps, threads):
+    """(ms/update, real tokens/s) printed by naive_ssvae_step.py at this shape, or None."""
+    s = SHAPES[shape]
+    cmd = [sys.executable, path, "--use-z", str(int(use_z)), "--mean-len", str(s["mean_len"]),
+           "--max-len", str(s["max_len"]), "--classes", str(s["classes"]), "--vocab", str(vocab),
+           "--steps", str(steps)]
+    env = dict(os.environ)
+    if threads:
+        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    match = re.search(r"([\d.]+) ms/update, ([\d.]+) real tokens/s", out.stdout)
+    if match is None:
+        print(f"yardstick failed: {out.stdout}{out.stderr}", file=sys.stderr)
+        return None
+    return float(match.group(1)), float(match.group(2))
+
+
+# -- main --------------------------------------------------------------------------------------
+
+def main(argv=None):
+    args = parse_args(argv)
+    defaults = estimator_defaults()
+    shapes, objectives = _split(args.shapes), _split(args.objectives)
+    for name, table in (("shape", SHAPES), ("objective", OBJECTIVES)):
+        for value in shapes if name == "shape" else objectives:
+            if value not in table:
+                raise SystemExit(f"unknown {name} {value!r}; choose among {', '.join(table)}")
+    devices = _split(args.device)
+    if devices == ["auto"]:
+        devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    for device in devices:
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise SystemExit("--device cuda but torch finds no CUDA device")
+    threads = [int(t) for t in _split(args.threads)] if args.threads else [torch.get_num_threads()]
+    outputs, casts, adamws = _split(args.output_layer), _split(args.autocast), _split(args.adamw)
+    compiled = [False, True] if args.compile else [False]
+    packages = [("", load_package())]
+    if args.compare:  # first, so that "x ref" is the importable package's speed-up over it
+        packages.insert(0, (f"[{os.path.basename(os.path.normpath(args.compare))}]",
+                            load_package(args.compare)))
+    for option, values, allowed in (("--output-layer", outputs, {"full", "adaptive"}),
+                                    ("--autocast", casts, {"none", "bf16"}),
+                                    ("--adamw", adamws, {"default", "foreach", "fused"})):
+        if not values or set(values) - allowed:
+            raise SystemExit(f"{option} takes a comma-separated list among {', '.join(sorted(allowed))}")
+
+    print(f"sslvae_text {sslvae_text.__version__}, torch {torch.__version__}, "
+          f"{os.cpu_count()} CPUs; V={args.vocab}, decoder {args.decoder_size}, "
+          f"{args.batch_size}+{args.batch_size} documents/update, {args.tokens} word ids, "
+          f"{args.warmup} warm-up + {args.steps} timed updates per configuration; "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
+    peaks = {}
+    for device in devices:
+        for t in threads if device == "cpu" else [None]:
+            for cast in casts:
+                dtype = torch.bfloat16 if cast == "bf16" else torch.float32
+                peaks[device, t, cast] = matmul_peak(device, t, dtype)
+                print(f"matmul peak {device}{'' if t is None else f' {t} thread(s)'} "
+                      f"{'bf16' if cast == 'bf16' else 'fp32'}: {peaks[device, t, cast]:.1f} GFLOP/s")
+
+    rows = []
+    for shape in shapes:
+        rng = np.random.default_rng(args.seed)
+        torch.manual_seed(args.seed)
+        docs = Documents(shape, args.vocab, args.batch_size, args.tokens, rng)
+        cases = []
+        for objective, (label, package), device, out, cast, adamw, comp in itertools.product(
+                objectives, packages, devices, outputs, casts, adamws, compiled):
+            if OBJECTIVES[objective][1] is None and out != outputs[0]:
+                continue  # the baseline has no output layer
+            for t in threads if device == "cpu" else [None]:
+                cases.append(Case(objective=objective, shape=shape, device=device, threads=t,
+                                  output_layer=out, autocast=cast, adamw=adamw, compiled=comp,
+                                  args=args, defaults=defaults, package=package,
+                                  package_label=label))
+        print(f"\n{shape}: {SHAPES[shape]}, {len(cases)} configuration(s), timed round-robin ...",
+              flush=True)
+        load = OtherLoad()
+        for i in range(args.warmup + args.steps):
+            batch = docs.batch()
+            for case in cases:
+                if case.error is None:
+                    try:
+                        case.step(batch, timed=i >= args.warmup)
+                    except (RuntimeError, NotImplementedError) as error:  # e.g. an unsupported dtype
+                        case.error = f"{type(error).__name__}: {str(error).splitlines()[0]}"
+                        print(f"{case.name} {case.label()} failed: {case.error}")
+        yard = {}
+        if args.yardstick and "cpu" in devices:  # the yardstick runs on the CPU only
+            for use_z in sorted({OBJECTIVES[o][2] for o in objectives if OBJECTIVES[o][1] is not None}):
+                for t in threads:
+                    yard[use_z, t] = run_yardstick(args.yardstick, shape, use_z, args.vocab,
+                                                   args.yardstick_steps, t)
+                    if yard[use_z, t]:
+                        print(f"yardstick use_z={int(use_z)} {t} thread(s): "
+                              f"{yard[use_z, t][0]:.0f} ms/update, {yard[use_z, t][1]:.0f} real tokens/s")
+        others = load.cores()
+        if others is not None:
+            busy = others > 0.25
+            print(f"other processes used {others:.2f} of the {os.cpu_count()} CPU cores meanwhile"
+                  + (" -- a busy machine: trust the ratios more than the absolute numbers"
+                     if busy else ""))
+            if busy and max(threads) > 1 and os.environ.get("OMP_WAIT_POLICY", "").upper() != "PASSIVE":
+                print("  (several torch threads on a busy machine can run 10x slower than one: "
+                      "set OMP_WAIT_POLICY=PASSIVE or --threads 1)")
+        # references for the ratios: the same objective with the first value of every lever,
+        # and SSVAE with the same levers
+        first = {}
+        for case in cases:
+            if case.summary() is not None:
+                first.setdefault(case.objective, case.summary())
+        by_levers = {(c.objective, c.label()): c.summary() for c in cases}
+        for case in cases:
+            s = case.summary()
+            if s is None:
+                rows.append(dict(shape=shape, objective=case.name, settings=case.label(),
+                                 error=case.error or "no timed update", other_load_cores=others))
+                continue
+            ref = first[case.objective]
+            ssvae = by_levers.get(("ssvae", case.label()))
+            y = yard.get((case.use_z, case.threads)) if not case.supervised else None
+            peak = peaks[case.device, case.threads, case.autocast]
+            row = dict(
+                shape=shape, objective=case.name, settings=case.label(),
+                tokens_per_s=s["tokens_per_s"], s_per_update=s["s_per_update"], std=s["std"],
+                cpu_s_per_update=s["cpu_s_per_update"],
+                gflops=s["gflops"], peak_fraction=s["gflops"] / peak,
+                speedup=s["tokens_per_s"] / ref["tokens_per_s"],
+                time_vs_ssvae=(s["s_per_update"] / ssvae["s_per_update"]) if ssvae else None,
+                vs_yardstick=(s["tokens_per_s"] / y[1]) if y else None,
+                yardstick_tokens_per_s=y[1] if y else None,
+                agnews_minutes=(None if shape != "agnews" else
+                                "-".join(f"{s['s_per_update'] * AGNEWS_UPDATES_PER_EPOCH * e / 60:.0f}"
+                                         for e in TYPICAL_EPOCHS)),
+            )
+            row.update(error=None, other_load_cores=others)
+            rows.append(row)
+        print_table([r for r in rows if r["shape"] == shape])
+    if any(r.get("agnews_minutes") for r in rows):
+        print(f"\nAG News minutes: an estimate, s/update x {AGNEWS_UPDATES_PER_EPOCH} updates/epoch x "
+              f"{TYPICAL_EPOCHS[0]}-{TYPICAL_EPOCHS[1]} epochs (4,000 labeled + 10,000 unlabeled, "
+              "early stopping), validation passes not counted.")
+    if args.csv:
+        with open(args.csv, "w", newline="") as f:
+            fields = list(next((r for r in rows if r["error"] is None), rows[0]))
+            writer = csv.DictWriter(f, fieldnames=fields, restval="")
+            writer.writeheader()
+            writer.writerows(rows)
+        print(f"wrote {args.csv}")
+    return rows
+
+
+def print_table(rows):
+    def fmt(v, spec):
+        return "-" if v is None else format(v, spec)
+
+    header = ("objective", "settings", "tokens/s", "ms/update", "± std", "GFLOP/s", "% peak",
+              "x ref", "t/t(SSVAE)", "x yardstick", "AGNews min")
+
+    def cells(r):
+        if r["error"]:
+            return (r["objective"], r["settings"], "failed") + ("-",) * (len(header) - 3)
+        return (
+            r["objective"], r["settings"], fmt(r["tokens_per_s"], ".0f"),
+            fmt(1000 * r["s_per_update"], ".0f"), fmt(1000 * r["std"], ".0f"),
+            fmt(r["gflops"], ".1f"), fmt(100 * r["peak_fraction"], ".0f"), fmt(r["speedup"], ".2f"),
+            fmt(r["time_vs_ssvae"], ".2f"), fmt(r["vs_yardstick"], ".2f"), r["agnews_minutes"] or "-",
+        )
+
+    table = [header] + [cells(r) for r in rows]
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
+    for j, row in enumerate(table):
+        print("  ".join(str(v).ljust(w) if i < 2 else str(v).rjust(w)
+                        for i, (v, w) in enumerate(zip(row, widths))))
+        if j == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""The paper-reproduction scripts in examples/, in --quick mode (tiny networks and samples).
+
+No real data is needed: without --data-home the scripts generate a corpus, and one test writes
+tiny files in the real corpora's layouts.
+"""
+
+import csv
+import gzip
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+from sslvae_text.datasets import make_text_classification
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.fixture(scope="module")
+def scripts():
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        yield {name: importlib.import_module(name) for name in (
+            "_experiments", "table2_accuracy", "table3_speed", "table4_out_of_domain", "table5_label_amounts")}
+    finally:
+        sys.path.remove(str(EXAMPLES))
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_table2_quick_writes_tables_and_resumes(scripts, tmp_path, capsys):
+    table2 = scripts["table2_accuracy"]
+    argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp"]
+    # runs 0-2 x (Supervised + 4 SSVAE variants x alphas {1, 100})
+    assert table2.main(argv) == 3 * (1 + 4 * 2)
+    rows = read_csv(tmp_path / "table2.csv")
+    assert len(rows) == 27
+    assert set(rows[0]) >= {"dataset", "objective", "run", "alpha", "accuracy", "seconds"}
+    assert {r["objective"] for r in rows} == set(scripts["_experiments"].OBJECTIVES)
+    # one selected alpha per (objective, run)
+    assert sum(r["selected"] == "True" for r in rows) == 5 * 3
+    text = (tmp_path / "table2.md").read_text()
+    assert "| SSVAE-{KL,z} |" in text and "93.77(0.61)" in text  # ours beside the paper's
+    assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == 27
+    out = capsys.readouterr().out
+    assert "[27/27 done, 0 left" in out
+
+    assert table2.main(argv) == 0  # a rerun skips the finished fits
+    assert "27 fits in this sweep: 27 already in" in capsys.readouterr().out
+    assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == 27
+
+
+def test_table5_reuses_table2_and_plots(scripts, tmp_path):
+    common = ["--quick", "--results", str(tmp_path), "--datasets", "yelp",
+              "--objectives", "supervised", "ssvae", "ssvae-kl-z"]
+    assert scripts["table2_accuracy"].main(common) == 3 * (1 + 2 * 2)
+    # 100% comes from Table 2's fits; only 10% is fitted
+    assert scripts["table5_label_amounts"].main(common) == 3 * (1 + 2 * 2)
+    rows = read_csv(tmp_path / "table5.csv")
+    assert {float(r["labeled_proportion"]) for r in rows} == {0.1, 1.0}
+    assert len(rows) == 30
+    text = (tmp_path / "table5.md").read_text()
+    assert "10% (ours)" in text and "85.02(1.24)*" in text
+    assert (tmp_path / "table5.png").stat().st_size > 0
+
+
+def test_table4_quick_scores_the_other_domain(scripts, tmp_path):
+    argv = ["--quick", "--results", str(tmp_path), "--objectives", "supervised", "ssvae-kl-z",
+            "--alphas", "1", "--runs", "0", "1"]
+    assert scripts["table4_out_of_domain"].main(argv) == 2 * 2 * 2
+    rows = read_csv(tmp_path / "table4.csv")
+    assert {(r["dataset"], r["test_dataset"]) for r in rows} == {("imdb", "yelp"), ("yelp", "imdb")}
+    assert "IMDB→Yelp" in (tmp_path / "table4.md").read_text()
+
+
+def test_table3_quick_times_every_variant(scripts, tmp_path):
+    argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp"]
+    assert scripts["table3_speed"].main(argv) == 1
+    rows = read_csv(tmp_path / "table3.csv")
+    assert [r["objective"] for r in rows] == ["SSVAE", "SSVAE-{KL}", "SSVAE-{z}", "SSVAE-{KL,z}"]
+    assert float(rows[0]["relative_to_ssvae"]) == 1.0
+    assert "0.819(1.39)" in (tmp_path / "table3.md").read_text()
+    assert scripts["table3_speed"].main(argv) == 0
+
+
+def _write_lines(path, lines, gz=False):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    opener = gzip.open if gz else open
+    with opener(path, "wt", encoding="utf-8") as f:
+        f.write("".join(line + "\n" for line in lines))
+
+
+def test_quick_on_files_in_the_real_layouts(scripts, tmp_path):
+    """Stand-ins as in shared/data: Yelp from Shen's dev+test minus Li's test, AG News, DBPedia."""
+    home = tmp_path / "data"
+    X, y = make_text_classification(600, n_classes=2, vocabulary_size=200, n_informative=20,
+                                    mean_length=8, random_state=0)
+    li_test = [x for x, c in zip(X[:40], y[:40])]
+    for c in (0, 1):
+        _write_lines(home / f"yelp/li2018_drg/sentiment.test.{c}", [x for x, t in zip(X[:40], y[:40]) if t == c])
+        for split, part in (("dev", slice(0, 300)), ("test", slice(300, 600))):  # dev holds Li's test
+            _write_lines(home / f"yelp/shen2017_dev_test/sentiment.{split}.{c}.gz",
+                         [x for x, t in zip(X[part], y[part]) if t == c], gz=True)
+    X4, y4 = make_text_classification(400, n_classes=4, vocabulary_size=300, n_informative=20,
+                                      mean_length=10, random_state=1)
+    _write_lines(home / "ag_news/ag_news_csv/test.csv",
+                 [f'"{c + 1}","title {i}","{x}"' for i, (x, c) in enumerate(zip(X4[:80], y4[:80]))])
+    _write_lines(home / "ag_news/train_subsets_noncanonical/jointmatch_ag_news_dev.csv.gz",
+                 ["label,content"] + [f"{c + 1},{x}" for x, c in zip(X4[80:240], y4[80:240])], gz=True)
+    _write_lines(home / "ag_news/train_subsets_noncanonical/hiddenkiller_clean_ag_dev.tsv.gz",
+                 ["sentence\tlabel"] + [f"{x}\t{c}" for x, c in zip(X4[240:], y4[240:])], gz=True)
+    _write_lines(home / "dbpedia/deeptextclustering_subset/train.csv.gz",
+                 [f"{c},{x}" for x, c in zip(X4, y4)], gz=True)
+
+    results = tmp_path / "results"
+    argv = ["--quick", "--data-home", str(home), "--results", str(results), "--datasets",
+            "yelp", "ag_news", "dbpedia", "--objectives", "supervised", "--runs", "0"]
+    assert scripts["table2_accuracy"].main(argv) == 3
+    text = (results / "table2.md").read_text()
+    assert "No Yelp training split" in text and "Li et al.'s 40 test sentences" in text
+    assert "No AG News training split" in text and "No DBPedia train/test split" in text
+    rows = read_csv(results / "table2.csv")
+    assert {r["dataset"] for r in rows} == {"yelp", "ag_news", "dbpedia"}
+    assert not set(li_test) & set(scripts["_experiments"].load_runs(
+        "yelp", str(home), quick=True)[0][0].X_unlabeled)
+
+
+def test_dask_local_cluster(scripts, tmp_path):
+    pytest.importorskip("dask.distributed")
+    argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp", "--objectives",
+            "supervised", "ssvae-kl-z", "--alphas", "1", "--runs", "0", "1", "--dask-local",
+            "--n-jobs", "1"]  # one worker process: each one imports torch
+    assert scripts["table2_accuracy"].main(argv) == 4
+    assert len(read_csv(tmp_path / "table2.csv")) == 4
