@@ -64,7 +64,7 @@ def _check_targets(y, n_samples):
 def _resolve_device(device):
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
+    if device == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} but torch finds no CUDA device.")
     return device
 
@@ -270,6 +270,9 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
+        # A refit that fails half-way must not leave a mix of old and new fitted attributes.
+        for name in [name for name in vars(self) if name.endswith("_") and not name.startswith("__")]:
+            delattr(self, name)
         X = _check_texts(X, "X")
         y = _check_targets(y, len(X))
         unlabeled = unlabeled_mask(y)
@@ -305,8 +308,8 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
 
         self.device_ = _resolve_device(self.device)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        devices = [torch.device(self.device_).index or 0] if self.device_.startswith("cuda") else []
-        with torch.random.fork_rng(devices=devices):
+        # manual_seed reseeds every CUDA device too: fork them all to leave the caller's untouched.
+        with torch.random.fork_rng(devices=range(torch.cuda.device_count())):
             torch.manual_seed(seed)
             self.module_ = self._build_module(tokenized, seed)
             self._train(ids_train, y_train, ids_unlabeled, ids_val, y_val, rng)
@@ -432,7 +435,7 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         else:
             module.load_state_dict(best_state)
             self.best_validation_score_ = best_accuracy
-            if self.termination_condition_ == "max_epochs":
+            if self.termination_condition_ == "max_epochs" and self.best_epoch_ == self.n_iter_:
                 warnings.warn(
                     f"Stopped at max_epochs={self.max_epochs} while the validation accuracy "
                     "was still improving; consider raising max_epochs.", ConvergenceWarning,
@@ -530,6 +533,11 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         device = getattr(self, "device_", "cpu")
         if "module_" in state and device.startswith("cuda") and torch.cuda.is_available():
             self.module_.to(device)
+
+    def __sklearn_is_fitted__(self):
+        # The network is the last fitted attribute a fit sets: a fit that failed before it
+        # leaves the estimator unfitted, whatever other attributes it had set.
+        return hasattr(self, "module_")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

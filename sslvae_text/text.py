@@ -23,7 +23,8 @@ class Vocabulary:
 
     def __init__(self, tokens):
         self.itos = list(tokens)
-        self.stoi = {token: i for i, token in enumerate(self.itos)}
+        # "<pad>" written in a document is an unknown word, not padding.
+        self.stoi = {token: i for i, token in enumerate(self.itos) if token != PAD}
 
     @classmethod
     def build(cls, tokenized_documents, *, max_size):
@@ -38,7 +39,7 @@ class Vocabulary:
     def encode(self, tokens, *, max_length=None):
         """Word ids of one document, truncated to ``max_length``.
 
-        A document with no token becomes ``[<unk>]``: packed LSTMs refuse empty sequences.
+        A document with no token becomes ``[<unk>]``: the encoder reads the state at its last word.
         """
         ids = [self.stoi.get(token, UNK_ID) for token in tokens[:max_length]]
         return np.asarray(ids or [UNK_ID], dtype=np.int64)

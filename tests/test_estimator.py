@@ -252,3 +252,13 @@ def test_explicit_validation_data_drives_early_stopping(corpus):
     assert clf.score(X_test, y_test) == pytest.approx(best)
     with pytest.raises(ValueError, match="labels absent from y"):
         tiny_ssvae().fit(X, y, validation_data=(X_test[:2], ["sports", "cooking"]))
+
+
+def test_a_failed_refit_leaves_no_stale_fitted_state(corpus):
+    X, y, X_u, X_test, _ = corpus
+    clf = tiny_ssvae(vocabulary_size=20).fit(X, y, X_unlabeled=X_u)
+    clf.set_params(vocabulary_size=200, embeddings={"fasttext": {"bogus": 1}})
+    with pytest.raises(ValueError, match="bogus"):
+        clf.fit(X, y, X_unlabeled=X_u)
+    with pytest.raises(NotFittedError):
+        clf.predict(X_test)

@@ -130,16 +130,50 @@ def test_without_kl_no_kl_is_computed(monkeypatch):
 
 
 def test_labeled_and_unlabeled_terms_follow_eq_2():
-    torch.manual_seed(0)
+    """The whole loss against its terms computed one by one (exact enumeration: no sampling)."""
     model = _model(z_dim=0)
-    labels = [0, 2, -1, -1]
-    loss_kl, terms = _loss(model, labels, alpha=10.0, beta=0.5)
-    assert {"supervised_loss", "reconstruction", "kl_y"} <= terms.keys() and "kl_z" not in terms
-    # alpha weighs only -log q(y|x): raising it by 1 adds the mean supervised loss once.
-    torch.manual_seed(1)
-    low, terms_low = _loss(model, labels, alpha=10.0, use_kl=False, unlabeled_y="enumerate")
-    high, _ = _loss(model, labels, alpha=11.0, use_kl=False, unlabeled_y="enumerate")
-    assert (high - low).item() == pytest.approx(terms_low["supervised_loss"], rel=1e-4)
+    tokens, lengths = _batch(5, 3, 7, 4)
+    labels = torch.tensor([0, 2, -1, -1])
+    alpha, beta = 10.0, 0.5
+    loss, terms = ssvae_loss(model, tokens, lengths, labels, alpha=alpha, beta=beta, use_kl=True,
+                             unlabeled_y="enumerate")
+    embedded, h = model.encode(tokens, lengths)
+    y_logits = model.q_y(h)
+    nll = torch.stack([model.p_x(embedded, tokens, lengths, F.one_hot(torch.full((4,), k), K).float())
+                       for k in range(K)], dim=-1)  # -log p(x|y=k) of every row and class
+    labeled_term = nll[[0, 1], [0, 2]] - alpha * y_logits.log_softmax(-1)[[0, 1], [0, 2]]
+    q_y = y_logits[2:].softmax(-1)
+    unlabeled_term = (q_y * nll[2:]).sum(-1) + beta * kl_to_uniform(y_logits[2:])
+    torch.testing.assert_close(loss, labeled_term.mean() + unlabeled_term.mean())
+    assert "kl_z" not in terms and terms["kl_y"] == pytest.approx(kl_to_uniform(y_logits[2:]).mean().item())
+
+
+def test_kl_z_weighs_on_labeled_and_unlabeled_rows_by_beta():
+    model = _model()
+    tokens, lengths = _batch(5, 3, 7, 4)
+
+    def loss(labels, beta):
+        torch.manual_seed(0)  # the same z sample and Gumbel noise each time
+        return ssvae_loss(model, tokens, lengths, torch.tensor(labels), alpha=1.0, beta=beta,
+                          use_kl=True, unlabeled_y="gumbel")
+
+    _, h = model.encode(tokens, lengths)
+    kl_z = kl_to_standard_normal(model.q_z(h))
+    kl_y = kl_to_uniform(model.q_y(h))
+    for labels, expected in [([0, 1, 2, 0], kl_z.mean()),
+                             ([0, 1, -1, -1], kl_z[:2].mean() + kl_z[2:].mean() + kl_y[2:].mean())]:
+        (with_kl, _), (without, _) = loss(labels, 0.7), loss(labels, 0.0)
+        torch.testing.assert_close(with_kl - without, 0.7 * expected)
+
+
+def test_observed_labels_are_decoded_one_hot():
+    model = _model(z_dim=0)
+    tokens, lengths = _batch(5, 3)
+    loss, _ = ssvae_loss(model, tokens, lengths, torch.tensor([1, 2]), alpha=0.0, beta=0.0,
+                         use_kl=False)
+    embedded, _ = model.encode(tokens, lengths)
+    y = F.one_hot(torch.tensor([1, 2]), K).float()
+    torch.testing.assert_close(loss, model.p_x(embedded, tokens, lengths, y).mean())
 
 
 def test_enumeration_is_the_exact_expectation_over_q_y():

@@ -35,3 +35,8 @@ def test_bucketed_batches_cover_every_index_once_with_little_padding():
     padded = sum(len(b) * lengths[b].max() for b in batches)
     shuffled = sum(len(b) * lengths[b].max() for b in np.array_split(rng.permutation(1000), len(batches)))
     assert padded < 0.7 * shuffled
+
+
+def test_special_tokens_written_in_a_document_are_unknown_words_not_padding():
+    vocab = Vocabulary.build([["<pad>", "a"]], max_size=10)
+    assert vocab.encode(["<pad>", "a"]).tolist() == [UNK_ID, vocab.stoi["a"]]

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from ..model_selection import UNLABELED
 from ._fetch import _resolve_remotes, fetch_file, get_data_home
 
 __all__ = [
@@ -26,7 +27,6 @@ __all__ = [
     "load_yelp",
 ]
 
-UNLABELED = -1
 
 AG_NEWS_CLASSES = ["World", "Sports", "Business", "Sci/Tech"]
 DBPEDIA_CLASSES = [

@@ -9,9 +9,10 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import Bunch, check_random_state, check_scalar
 
+from ..model_selection import unlabeled_mask
+
 __all__ = ["paper_protocol", "nested_stratified_subset"]
 
-UNLABELED = -1
 
 
 def _texts(X, name):
@@ -41,12 +42,6 @@ def _split_bunch(obj, name, *, need_target):
     elif need_target:
         raise ValueError(f"{name} has no target.")
     return X, y, split
-
-
-def _unlabeled_mask(y):
-    if y.dtype.kind in "iu":
-        return y == UNLABELED
-    return np.fromiter((value == UNLABELED for value in y.tolist()), dtype=bool, count=len(y))
 
 
 def _candidates(texts, excluded):
@@ -202,7 +197,7 @@ def paper_protocol(labeled, *, unlabeled=None, test=None, n_runs=5, n_labeled=50
                  include_boundaries="right")
 
     X, y, split = _split_bunch(labeled, "labeled", need_target=True)
-    if _unlabeled_mask(y).any():
+    if unlabeled_mask(y).any():
         raise ValueError("labeled contains documents with target -1; pass unlabeled "
                          "documents as unlabeled.")
     split = pool_split if pool_split is not None else split
