@@ -65,6 +65,7 @@ import torch
 from torch import nn
 
 import sslvae_text
+from sslvae_text.model import adaptive_cutoffs
 from sslvae_text.text import bucketed_batches
 
 SHAPES = {  # the paper's datasets: classes, mean and max document length in tokens
@@ -160,12 +161,6 @@ def estimator_defaults():
         "temperature", "unlabeled_y", "z_gradient")}
 
 
-def default_cutoffs(vocabulary_size):
-    """The estimator's adaptive-softmax cutoffs: the 20% most frequent words, then half."""
-    cutoffs = sorted({max(1, vocabulary_size // 5), max(2, vocabulary_size // 2)})
-    return [c for c in cutoffs if c < vocabulary_size]
-
-
 class Case:
     """One configuration: a module, its optimizer, and the update the estimator runs."""
 
@@ -182,7 +177,7 @@ class Case:
         self.defaults = defaults
         V, K = args.vocab, SHAPES[shape]["classes"]
         self.cutoffs = ([int(c) for c in _split(args.cutoffs)] if args.cutoffs
-                        else default_cutoffs(V))
+                        else adaptive_cutoffs(V))
         self.div_value = args.div_value
         if self.supervised:
             sizes = dict(z_dim=0, decoder_size=0)

@@ -725,13 +725,9 @@ class SSVAETextClassifier(_BaseTextClassifier):
         self.kl_ramp = kl_ramp
 
     def _module_sizes(self):
-        vocabulary_size = len(self.vocabulary_)
-        # Head of the adaptive softmax: the 20% most frequent words, then two tail clusters.
-        cutoffs = sorted({max(1, vocabulary_size // 5), max(2, vocabulary_size // 2)})
         return {
             "z_dim": self.z_dim if self.use_z else 0, "y_dim": self.y_dim,
             "decoder_size": self.decoder_size, "output_layer": self.output_layer,
-            "cutoffs": [c for c in cutoffs if c < vocabulary_size],
         }
 
     def _loss(self, module, tokens, lengths, labels, step):

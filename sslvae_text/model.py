@@ -70,6 +70,15 @@ class QZGivenX(nn.Module):
         return Normal(self.loc(h), F.softplus(self.scale(h)) + 1e-6)
 
 
+def adaptive_cutoffs(vocabulary_size):
+    """Default clusters of the adaptive softmax: the 20% most frequent words, then up to half.
+
+    Word ids are in frequency order (see :class:`~sslvae_text.text.Vocabulary`).
+    """
+    cutoffs = sorted({max(1, vocabulary_size // 5), max(2, vocabulary_size // 2)})
+    return [c for c in cutoffs if c < vocabulary_size]
+
+
 class PXGivenYZ(nn.Module):
     """p(x|y,z) = prod_i p(x_i | y, z, x_<i): an LSTM language model fed [y embedding; z; previous word].
 
@@ -88,7 +97,8 @@ class PXGivenYZ(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.lstm = nn.LSTM(embedding_dim + y_dim + z_dim, hidden_size, batch_first=True)
         if output_layer == "adaptive":
-            self.output = nn.AdaptiveLogSoftmaxWithLoss(hidden_size, vocabulary_size, cutoffs)
+            self.output = nn.AdaptiveLogSoftmaxWithLoss(
+                hidden_size, vocabulary_size, cutoffs or adaptive_cutoffs(vocabulary_size))
         else:
             self.output = nn.Linear(hidden_size, vocabulary_size)
 

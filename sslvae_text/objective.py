@@ -105,8 +105,8 @@ def ssvae_loss(
     # p(x|y,z): y is one-hot when observed; for unlabeled rows a soft sample, or every class in turn.
     one_hot = F.one_hot(labels.clamp(min=0), n_classes).to(embedded.dtype)
     if unlabeled_y == "gumbel" or n_unlabeled == 0:
-        y = torch.where(labeled.unsqueeze(-1), one_hot,
-                        F.gumbel_softmax(y_logits, tau=temperature, hard=False))
+        y = one_hot.clone()
+        y[~labeled] = F.gumbel_softmax(y_logits[~labeled], tau=temperature, hard=False).to(y.dtype)
         expected_nll = model.p_x(embedded, tokens, lengths, y, z)
     else:
         expected_nll = _enumerate_classes(model, embedded, tokens, lengths, labeled, one_hot, y_logits, z)

@@ -105,3 +105,23 @@ def test_pretrained_embeddings_fill_the_embedding_rows_and_can_be_frozen(corpus,
     tuned = tiny_ssvae(embeddings=str(path)).fit(X, y, X_unlabeled=X_u)
     row = tuned.vocabulary_.stoi[words[0]]
     assert not np.allclose(tuned.module_.embedding.weight[row].detach().numpy(), vectors[words[0]])
+
+
+def test_mixed_precision_runs_the_decoder_in_bfloat16(corpus):
+    X, y, X_u, _, _ = corpus
+    clf = tiny_ssvae(output_layer="adaptive", decoder_size=16, mixed_precision=True, max_epochs=1)
+    dtypes = set()
+    original = torch.nn.LSTM.forward
+
+    def recording(self, *args, **kwargs):
+        output = original(self, *args, **kwargs)
+        dtypes.add(output[0].dtype)
+        return output
+
+    torch.nn.LSTM.forward = recording
+    try:
+        clf.fit(X, y, X_unlabeled=X_u)
+    finally:
+        torch.nn.LSTM.forward = original
+    assert torch.bfloat16 in dtypes
+    assert clf.predict_proba(X[:3]).dtype == np.float64
