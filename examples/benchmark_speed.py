@@ -102,7 +102,8 @@ def parse_args(argv=None):
     ap.add_argument("--output-layer", default="full",
                     help="full, adaptive, or full,adaptive to compare (SSVAE objectives)")
     ap.add_argument("--cutoffs", default=None,
-                    help="adaptive softmax cutoffs, e.g. 2000,5000 (default: the package's V/5,V/2)")
+                    help="adaptive softmax cutoffs, e.g. 1000,4000; several sets separated by ';' "
+                         "are timed side by side (default: the package's, model.adaptive_cutoffs)")
     ap.add_argument("--div-value", type=float, default=4.0, help="adaptive softmax div_value")
     ap.add_argument("--autocast", default="none",
                     help="none, bf16 (CPU bfloat16 autocast) or none,bf16 to compare")
@@ -165,7 +166,7 @@ class Case:
     """One configuration: a module, its optimizer, and the update the estimator runs."""
 
     def __init__(self, *, objective, shape, device, threads, output_layer, autocast, adamw,
-                 compiled, args, defaults, package=None, package_label=""):
+                 compiled, args, defaults, package=None, package_label="", cutoffs=None):
         self.package = package or sslvae_text
         self.package_label = package_label
         self.objective, self.shape, self.device = objective, shape, device
@@ -176,8 +177,8 @@ class Case:
         self.supervised = self.use_kl is None
         self.defaults = defaults
         V, K = args.vocab, SHAPES[shape]["classes"]
-        self.cutoffs = ([int(c) for c in _split(args.cutoffs)] if args.cutoffs
-                        else adaptive_cutoffs(V))
+        self.cutoffs = cutoffs or adaptive_cutoffs(V)
+        self.cutoffs_label = cutoffs is not None and output_layer == "adaptive"
         self.div_value = args.div_value
         if self.supervised:
             sizes = dict(z_dim=0, decoder_size=0)
@@ -210,6 +211,8 @@ class Case:
             parts.append(f"{self.threads}t")
         if self.output_layer != "-":
             parts.append(self.output_layer)
+        if self.cutoffs_label:
+            parts.append("cut " + ",".join(map(str, self.cutoffs)))
         if self.autocast != "none":
             parts.append(self.autocast)
         if self.adamw != "default":
@@ -429,6 +432,8 @@ def main(argv=None):
     threads = [int(t) for t in _split(args.threads)] if args.threads else [torch.get_num_threads()]
     outputs, casts, adamws = _split(args.output_layer), _split(args.autocast), _split(args.adamw)
     compiled = [False, True] if args.compile else [False]
+    cutoff_sets = ([[int(c) for c in _split(cs)] for cs in args.cutoffs.split(";")]
+                   if args.cutoffs else [None])
     packages = [("", load_package())]
     if args.compare:  # first, so that "x ref" is the importable package's speed-up over it
         packages.insert(0, (f"[{os.path.basename(os.path.normpath(args.compare))}]",
@@ -459,15 +464,17 @@ def main(argv=None):
         torch.manual_seed(args.seed)
         docs = Documents(shape, args.vocab, args.batch_size, args.tokens, rng)
         cases = []
-        for objective, (label, package), device, out, cast, adamw, comp in itertools.product(
-                objectives, packages, devices, outputs, casts, adamws, compiled):
+        for objective, (label, package), device, out, cuts, cast, adamw, comp in itertools.product(
+                objectives, packages, devices, outputs, cutoff_sets, casts, adamws, compiled):
             if OBJECTIVES[objective][1] is None and out != outputs[0]:
                 continue  # the baseline has no output layer
+            if cuts is not cutoff_sets[0] and (out != "adaptive" or OBJECTIVES[objective][1] is None):
+                continue  # cutoffs only matter to the adaptive softmax
             for t in threads if device == "cpu" else [None]:
                 cases.append(Case(objective=objective, shape=shape, device=device, threads=t,
                                   output_layer=out, autocast=cast, adamw=adamw, compiled=comp,
                                   args=args, defaults=defaults, package=package,
-                                  package_label=label))
+                                  package_label=label, cutoffs=cuts))
         print(f"\n{shape}: {SHAPES[shape]}, {len(cases)} configuration(s), timed round-robin ...",
               flush=True)
         load = OtherLoad()

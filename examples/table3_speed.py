@@ -112,7 +112,8 @@ def _main(args, torch):
               flush=True)
         t0 = time.perf_counter()
         variants = ex.time_iterations(dataset, runs[0], device=device, n_iterations=job["iterations"],
-                                      warmup=args.warmup, quick=args.quick)
+                                      warmup=args.warmup, quick=args.quick,
+                                      output_layer=args.output_layer)
         log.add(dict(job, variants=variants, threads=torch.get_num_threads(), note=notes[dataset],
                      seconds=round(time.perf_counter() - t0, 1), finished=time.strftime("%Y-%m-%d %H:%M:%S")))
         n_done += 1

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch.distributions import Normal
 
 from sslvae_text import objective
-from sslvae_text.model import SSVAE
+from sslvae_text.model import SSVAE, adaptive_cutoffs
 from sslvae_text.objective import (kl_to_standard_normal, kl_to_uniform, kl_weight, ssvae_loss,
                                    stl_kl_to_standard_normal)
 from sslvae_text.text import pad_batch
@@ -81,6 +81,18 @@ def test_output_layers_are_normalised_distributions(output_layer):
     else:
         log_p = model.p_x.output(h).log_softmax(-1)
     torch.testing.assert_close(log_p.exp().sum(-1), torch.ones(4))
+
+
+def test_adaptive_softmax_clusters_follow_vocabulary_and_decoder_sizes():
+    assert adaptive_cutoffs(10000) == [1000, 4000]
+    assert adaptive_cutoffs(2) == [1]
+    wide = _model(decoder_size=32, output_layer="adaptive").p_x.output
+    assert wide.cutoffs[:-1] == [5, 20] and [t[0].out_features for t in wide.tail] == [8, 2]
+    # 7 units leave none for a second tail (7 // 16 == 0): its words join the first one.
+    narrow = _model(decoder_size=7, output_layer="adaptive").p_x.output
+    assert narrow.cutoffs[:-1] == [5] and narrow.tail[0][0].out_features == 1
+    h = torch.randn(3, 7)
+    torch.testing.assert_close(narrow.log_prob(h).exp().sum(-1), torch.ones(3))
 
 
 def test_closed_form_kls():
