@@ -5,8 +5,9 @@ It times the package's own training step: the module is :class:`sslvae_text.mode
 with the estimators' default sizes, the loss is :func:`sslvae_text.objective.ssvae_loss` (or
 ``supervised_loss``), batches are ``batch_size`` labeled + ``batch_size`` unlabeled random
 documents drawn with the estimators' length bucketing (``sslvae_text.text.bucketed_batches``)
-and padded with ``sslvae_text.text.pad_batch``, then AdamW(lr 4e-3, betas 0.9/0.99, no decay)
-takes a step -- what ``SSVAETextClassifier.fit`` does at every update.
+and padded with ``sslvae_text.text.pad_batch``, then the estimator's AdamW
+(``sslvae_text.model.make_optimizer``: lr 4e-3, betas 0.9/0.99, no decay) takes a step --
+what ``SSVAETextClassifier.fit`` does at every update.
 
 Document lengths follow N(mean, 0.27 * mean) clipped to [2, max] (as the yardstick draws them);
 word ids are drawn from a Zipf law over the vocabulary (id 1 most frequent, as the package's
@@ -65,7 +66,7 @@ import torch
 from torch import nn
 
 import sslvae_text
-from sslvae_text.model import adaptive_cutoffs
+from sslvae_text.model import adaptive_cutoffs, make_optimizer
 from sslvae_text.text import bucketed_batches
 
 SHAPES = {  # the paper's datasets: classes, mean and max document length in tokens
@@ -195,9 +196,7 @@ class Case:
                 args.decoder_size, V, self.cutoffs, div_value=self.div_value)
         self.module.to(device).train()
         kwargs = {} if adamw == "default" else {adamw: True}
-        self.optimizer = torch.optim.AdamW(
-            [p for p in self.module.parameters() if p.requires_grad],
-            lr=defaults["learning_rate"], betas=(0.9, 0.99), weight_decay=0.0, **kwargs)
+        self.optimizer = make_optimizer(self.module, defaults["learning_rate"], **kwargs)
         self.loss_fn = self._loss
         if compiled:
             self.loss_fn = torch.compile(self._loss, dynamic=True)

@@ -29,6 +29,8 @@ import numpy as np
 from gensim.models import FastText, KeyedVectors
 from gensim.models.fasttext import FastTextKeyedVectors, load_facebook_vectors
 
+from .text import PAD, SPECIALS
+
 __all__ = [
     "FASTTEXT_DEFAULTS",
     "build_embedding_matrix",
@@ -37,9 +39,6 @@ __all__ = [
     "load_vectors",
 ]
 
-#: Vocabulary entries that are never looked up in the vectors.
-SPECIAL_TOKENS = frozenset({"<pad>", "<unk>", "<bos>", "<eos>"})
-PAD_TOKEN = "<pad>"
 
 #: Keyword arguments of :class:`gensim.models.FastText` used for
 #: ``embeddings="fasttext"``; ``vector_size`` is the estimator's
@@ -345,7 +344,7 @@ def _lookup(vectors, vocabulary):
     rows, indices = [], []
     unmatched = {}  # lower-cased word -> its rows in the vocabulary
     for row, word in enumerate(vocabulary):
-        if word in SPECIAL_TOKENS:
+        if word in SPECIALS:
             continue
         index = vectors.key_to_index.get(word)
         if index is None:
@@ -395,8 +394,8 @@ def build_embedding_matrix(
     Parameters
     ----------
     vocabulary : sequence of str
-        The token of each row id, lower-cased. Special tokens (``"<pad>"``,
-        ``"<unk>"``, ``"<bos>"``, ``"<eos>"``) are never looked up.
+        The token of each row id, lower-cased. The special tokens ``"<pad>"`` and
+        ``"<unk>"`` (:data:`sslvae_text.text.SPECIALS`) are never looked up.
     embeddings : None, str, os.PathLike or dict
         Where the vectors come from:
 
@@ -451,14 +450,14 @@ def build_embedding_matrix(
     Examples
     --------
     >>> from sslvae_text.embeddings import build_embedding_matrix
-    >>> vocabulary = ["<pad>", "<unk>", "<bos>", "the", "cat", "sat"]
+    >>> vocabulary = ["<pad>", "<unk>", "a", "the", "cat", "sat"]
     >>> texts = [["the", "cat", "sat"], ["the", "cat"]]
     >>> matrix, found = build_embedding_matrix(
     ...     vocabulary, "fasttext", dim=8, texts=texts, random_state=0)
     >>> matrix.shape, matrix.dtype
     ((6, 8), dtype('float32'))
     >>> found
-    array([False, False, False,  True,  True,  True])
+    array([False, False,  True,  True,  True,  True])
     >>> build_embedding_matrix(vocabulary, None, dim=8)
     (None, None)
     """
@@ -488,14 +487,14 @@ def build_embedding_matrix(
         )
 
     matrix, found, n_subword = _lookup(vectors, vocabulary)
-    fill = ~found & (np.asarray(vocabulary, dtype=object) != PAD_TOKEN)
+    fill = ~found & (np.asarray(vocabulary, dtype=object) != PAD)
     if missing == "random" and fill.any():
         scale = float(matrix[found].std()) if found.any() else 1.0
         rng = np.random.default_rng(_seed(random_state))
         matrix[fill] = rng.normal(0.0, scale, size=(int(fill.sum()), dim))
 
     if verbose >= 1:
-        n_words = sum(word not in SPECIAL_TOKENS for word in vocabulary)
+        n_words = sum(word not in SPECIALS for word in vocabulary)
         n_found = int(found.sum())
         share = 100.0 * n_found / n_words if n_words else 0.0
         subword_note = f", {n_subword:,} of them from subwords" if n_subword else ""

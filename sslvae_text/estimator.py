@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from .embeddings import build_embedding_matrix
-from .model import SSVAE
+from .model import SSVAE, make_optimizer
 from .model_selection import UnlabeledTexts, unlabeled_mask
 from .objective import kl_weight, ssvae_loss, supervised_loss
 from .text import Vocabulary, bucketed_batches, pad_batch, sorted_batches, tokenize
@@ -359,10 +359,7 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
 
     def _train(self, ids_train, y_train, ids_unlabeled, ids_val, y_val, rng):
         module, device = self.module_, self.device_
-        optimizer = torch.optim.AdamW(
-            [p for p in module.parameters() if p.requires_grad],
-            lr=self.learning_rate, betas=(0.9, 0.99), weight_decay=0.0,
-        )
+        optimizer = make_optimizer(module, self.learning_rate)
         # patience counts epochs *before* the cut: the 4th epoch without progress divides by 4.
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, mode="max", factor=0.25, patience=self.lr_patience - 1

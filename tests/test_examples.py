@@ -136,3 +136,17 @@ def test_dask_local_cluster(scripts, tmp_path):
             "--n-jobs", "1"]  # one worker process: each one imports torch
     assert scripts["table2_accuracy"].main(argv) == 4
     assert len(read_csv(tmp_path / "table2.csv")) == 4
+
+
+def test_output_layer_option_reaches_the_estimator_and_the_fingerprint(scripts, tmp_path, monkeypatch):
+    ex, table2 = scripts["_experiments"], scripts["table2_accuracy"]
+    built, make_estimator = [], ex.make_estimator
+    monkeypatch.setattr(ex, "make_estimator", lambda *a, **k: built.append(make_estimator(*a, **k)) or built[-1])
+    argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp", "--objectives", "ssvae-kl-z",
+            "--alphas", "1", "--runs", "0"]
+    assert table2.main(argv) == 1
+    assert "the estimator's default" in (tmp_path / "table2.md").read_text()
+    # the paper's decoder is another configuration: fitted, not taken from the default's record
+    assert table2.main(argv + ["--output-layer", "full"]) == 1
+    assert [clf.output_layer for clf in built] == ["adaptive", "full"]
+    assert "`output_layer=\"full\"` (the paper's)" in (tmp_path / "table2.md").read_text()
