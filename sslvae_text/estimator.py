@@ -624,7 +624,7 @@ class SSVAETextClassifier(_BaseTextClassifier):
     output_layer : {"adaptive", "full"}, default="adaptive"
         The decoder's softmax over the vocabulary. "adaptive" (Grave et al. 2017) is an exact
         factorisation, still a normalised p(x|y,z): frequent words in a head, rarer ones in
-        two smaller tail clusters. Updates are 2.5-3x faster at the paper's sizes, and test
+        two smaller tail clusters. Updates are 2.5-3.2x faster at the paper's sizes, and test
         accuracy stayed within run-to-run noise on Yelp (docs/speed.md). "full" is the
         paper's Linear(decoder_size, vocabulary).
 

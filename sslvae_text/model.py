@@ -99,13 +99,13 @@ class PXGivenYZ(nn.Module):
         self.start = nn.Parameter(torch.zeros(embedding_dim))  # the learned "previous word" of step 1
         self.dropout = nn.Dropout(dropout)
         self.lstm = nn.LSTM(embedding_dim + y_dim + z_dim, hidden_size, batch_first=True)
-        if output_layer == "adaptive":
-            cutoffs = cutoffs or adaptive_cutoffs(vocabulary_size)
-            # Tail cluster i projects to hidden_size // 4**(i+1) units: drop the tails a small
-            # decoder would give no unit at all (their words then join the last kept tail).
-            kept = [c for i, c in enumerate(cutoffs) if hidden_size // 4 ** (i + 1) >= 1]
-            self.output = nn.AdaptiveLogSoftmaxWithLoss(
-                hidden_size, vocabulary_size, kept or cutoffs[:1], div_value=4.0)
+        # Tail cluster i of an adaptive softmax projects to hidden_size // 4**(i+1) units: keep
+        # only the tails a decoder this size gives a unit (the others' words join the last kept
+        # tail); with none left (fewer than 4 units) the full softmax is as cheap.
+        cutoffs = cutoffs or adaptive_cutoffs(vocabulary_size)
+        kept = [c for i, c in enumerate(cutoffs) if hidden_size // 4 ** (i + 1) >= 1]
+        if output_layer == "adaptive" and kept:
+            self.output = nn.AdaptiveLogSoftmaxWithLoss(hidden_size, vocabulary_size, kept, div_value=4.0)
         else:
             self.output = nn.Linear(hidden_size, vocabulary_size)
 

@@ -93,6 +93,8 @@ def test_adaptive_softmax_clusters_follow_vocabulary_and_decoder_sizes():
     assert narrow.cutoffs[:-1] == [5] and narrow.tail[0][0].out_features == 1
     h = torch.randn(3, 7)
     torch.testing.assert_close(narrow.log_prob(h).exp().sum(-1), torch.ones(3))
+    # under 4 units no tail gets one: the full softmax, rather than a tail scored by a bias
+    assert isinstance(_model(decoder_size=3, output_layer="adaptive").p_x.output, torch.nn.Linear)
 
 
 def test_closed_form_kls():

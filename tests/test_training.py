@@ -63,7 +63,18 @@ def test_kl_annealing_and_flags_show_in_the_history(corpus):
     assert no_kl.module_.q_z is None
 
 
-@pytest.mark.parametrize("options", [{"unlabeled_y": "enumerate"}, {"output_layer": "adaptive", "decoder_size": 16},
+def test_adaptive_softmax_is_the_default_and_full_the_papers(corpus):
+    X, y, X_u, _, _ = corpus
+    assert SSVAETextClassifier().output_layer == "adaptive"
+    default = tiny_ssvae(max_epochs=1, decoder_size=16).fit(X, y, X_unlabeled=X_u)
+    assert isinstance(default.module_.p_x.output, torch.nn.AdaptiveLogSoftmaxWithLoss)
+    assert default.module_.p_x.output.cutoffs[:-1] == [len(default.vocabulary_) // 10,
+                                                      2 * len(default.vocabulary_) // 5]
+    paper = tiny_ssvae(max_epochs=1, output_layer="full").fit(X, y, X_unlabeled=X_u)
+    assert isinstance(paper.module_.p_x.output, torch.nn.Linear)
+
+
+@pytest.mark.parametrize("options", [{"unlabeled_y": "enumerate"}, {"output_layer": "full"},
                                      {"output_layer": "adaptive", "decoder_size": 16, "mixed_precision": True},
                                      {"z_gradient": "analytic"}, {"max_length": 3}])
 def test_options_train_a_usable_model(corpus, options):
