@@ -672,7 +672,7 @@ def time_iterations(dataset, run, *, device="cpu", n_iterations=200, warmup=5, q
 
     defaults = dict(estimator_defaults(), **{k: params[k] for k in (
         "embedding_dim", "hidden_size", "dropout", "z_dim", "y_dim", "learning_rate")})
-    settings = SimpleNamespace(vocab=len(vocabulary), cutoffs=None, div_value=4.0,
+    settings = SimpleNamespace(vocab=len(vocabulary), div_value=4.0,
                                decoder_size=params["decoder_size"])
     ids = {"SSVAE": "ssvae", "SSVAE-{KL}": "ssvae-kl", "SSVAE-{z}": "ssvae-z", "SSVAE-{KL,z}": "ssvae-kl-z"}
     # benchmark_speed's shapes set the class count (and, for its random documents, lengths);
