@@ -119,8 +119,9 @@ PAPER_TABLE5 = {
 
 # -- sizes --------------------------------------------------------------------------------------
 
-# The paper's networks are the estimators' defaults (300-d embeddings, BiLSTM 100, decoder 300,
-# z 32, vocabulary 10,000, batches of 32 + 32, AdamW 4e-3, patience 4/8).
+# The networks are the estimators' defaults: the paper's (300-d embeddings, two BiLSTMs of 100,
+# z 32, vocabulary 10,000, batches of 32 + 32, AdamW 4e-3), with the decoder of the authors'
+# code (300 units; the paper's text says 200) and the adaptive softmax unless --output-layer full.
 FULL_PROTOCOL = dict(n_labeled=5000, n_unlabeled=10000, n_test=None)
 QUICK_PROTOCOL = dict(n_labeled=50, n_unlabeled=60, n_test=80)
 QUICK_PARAMS = dict(embedding_dim=8, hidden_size=8, decoder_size=8, z_dim=4, y_dim=4,
@@ -274,7 +275,7 @@ def load_runs(dataset, data_home=None, *, quick=False, labeled_proportion=1.0, t
 # -- one fit ------------------------------------------------------------------------------------
 
 def make_estimator(objective, dataset, *, alpha=None, quick=False, run=0, max_epochs=None,
-                   device="cpu", embeddings=None, output_layer=None):
+                   device="cpu", embeddings=None, output_layer=None, shared_encoder=False):
     """The estimator of one objective with the paper's settings for ``dataset``.
 
     ``output_layer=None`` keeps the estimator's default (the adaptive softmax); "full" is the
@@ -282,7 +283,7 @@ def make_estimator(objective, dataset, *, alpha=None, quick=False, run=0, max_ep
     """
     _, cls, flags = OBJECTIVES[objective]
     params = dict(max_length=MAX_LENGTH[dataset], random_state=run, device=device,
-                  embeddings=embeddings, **flags)
+                  embeddings=embeddings, shared_encoder=shared_encoder, **flags)
     if output_layer is not None:
         params["output_layer"] = output_layer
     if quick:
@@ -325,7 +326,8 @@ def _fit_one(job):
     run = job["data"]
     clf = make_estimator(job["objective"], job["dataset"], alpha=job["alpha"], quick=job["quick"],
                          run=job["run"], max_epochs=job["max_epochs"], device=job["device"],
-                         embeddings=job["embeddings"], output_layer=job["output_layer"])
+                         embeddings=job["embeddings"], output_layer=job["output_layer"],
+                         shared_encoder=job["shared_encoder"])
     print(f"  start {describe(job)} (pid {os.getpid()})", flush=True)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -367,6 +369,8 @@ def config_id(args, extra=None):
     payload = dict(quick=args.quick, max_epochs=args.max_epochs, embeddings=args.embeddings,
                    data=None if args.data_home is None else "data", extra=extra,
                    output_layer=args.output_layer)
+    if args.shared_encoder:
+        payload["shared_encoder"] = True
     if args.quick:
         payload.update(params=QUICK_PARAMS, protocol=QUICK_PROTOCOL)
     return hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:8]
@@ -497,6 +501,7 @@ def make_jobs(dataset, runs, objectives, alphas, args, *, config, tests=None, te
                     run=run.run, alpha=params["alpha"], config=config, tests_needed=tests,
                     data=data, quick=args.quick, max_epochs=args.max_epochs, device=args.device,
                     embeddings=args.embeddings, threads=args.threads, output_layer=args.output_layer,
+                    shared_encoder=args.shared_encoder,
                 ))
     return jobs
 
@@ -622,7 +627,11 @@ def header_lines(title, args, notes):
              + ".", "",
              f"Decoder softmax: `output_layer=\"{args.output_layer}\"`"
              + (" (the paper's)." if args.output_layer == "full" else
-                " (the estimator's default; `--output-layer full` is the paper's exact decoder)."), ""]
+                " (the estimator's default; `--output-layer full` is the paper's exact decoder)."),
+             "",
+             "Encoders: " + ("one BiLSTM read by q(y|x) and q(z|x) (`--shared-encoder`, not the paper's)."
+                             if args.shared_encoder else "a BiLSTM for y and another for z (the paper's)."),
+             ""]
     for dataset, note in notes.items():
         if note:
             lines += [f"- **{DISPLAY[dataset]}**: {note}"]
@@ -633,6 +642,9 @@ def header_lines(title, args, notes):
 
 # -- speed (Table 3) ----------------------------------------------------------------------------
 
+ARCHITECTURES = {"two encoders": False, "shared encoder": True}  # name: shared_encoder
+
+
 def time_iterations(dataset, run, *, device="cpu", n_iterations=200, warmup=5, quick=False, seed=0,
                     output_layer=None):
     """Time of one optimisation iteration of every SSVAE variant, side by side, on real documents.
@@ -640,11 +652,14 @@ def time_iterations(dataset, run, *, device="cpu", n_iterations=200, warmup=5, q
     An iteration is one labeled + one unlabeled batch of the run's documents (length-bucketed as
     ``fit`` forms them, truncated to the dataset's max length), forward, backward and the AdamW
     step. The timing itself is ``benchmark_speed.Case.step`` (examples/benchmark_speed.py), which
-    builds the package's module and loss as the estimator does; variants take turns on the same
+    builds the package's module and loss as the estimator does. Both architectures are timed:
+    the paper's two encoders (one BiLSTM for y, one for z) and ``shared_encoder=True``; without
+    z they are the same network, timed once. Every configuration takes its turn on the same
     batch (round-robin), so a busy machine slows them alike.
 
-    Returns {objective: dict(ms=mean, std_ms, ratio=mean time / SSVAE's, ratio_std=std of the
-    per-iteration ratios, median_ratio, n_iterations, times_ms=[...])}.
+    Returns {architecture: {objective: dict(ms=mean, std_ms, ratio=mean time / the SSVAE's of
+    the same architecture, ratio_std=std of the per-iteration ratios, median_ratio,
+    n_iterations, times_ms=[...])}}.
     """
     import torch
     import benchmark_speed
@@ -680,28 +695,35 @@ def time_iterations(dataset, run, *, device="cpu", n_iterations=200, warmup=5, q
     shape = f"{dataset}-real"
     benchmark_speed.SHAPES[shape] = dict(classes=len(classes), mean_len=None, max_len=MAX_LENGTH[dataset])
     threads = torch.get_num_threads()
-    cases = {name: Case(objective=objective, shape=shape, device=device, threads=threads,
-                        output_layer=params["output_layer"], autocast="none", adamw="default", compiled=False,
-                        args=settings, defaults=defaults)
-             for name, objective in ids.items()}
+    cases = {}
+    for architecture, shared in ARCHITECTURES.items():
+        for name, objective in ids.items():
+            if "z}" in name and cases.get(("two encoders", name)) is not None:
+                cases[architecture, name] = cases["two encoders", name]  # no z: one network
+                continue
+            cases[architecture, name] = Case(
+                objective=objective, shape=shape, device=device, threads=threads,
+                output_layer=params["output_layer"], autocast="none", adamw="default",
+                compiled=False, args=settings, defaults=defaults, shared_encoder=shared)
     labeled, unlabeled = cycle(ids_l), cycle(ids_u)
-    order = list(cases)
+    order = list(dict.fromkeys(cases.values()))
     for i in range(warmup + n_iterations):
         rows_l, rows_u = next(labeled), next(unlabeled)
         batch = ([ids_l[r] for r in rows_l] + [ids_u[r] for r in rows_u],
                  y[rows_l].tolist() + [-1] * len(rows_u))
         order = order[1:] + order[:1]  # who goes first changes every iteration
-        for name in order:
-            cases[name].step(batch, timed=i >= warmup)
-    base = np.asarray(cases["SSVAE"].times)
+        for case in order:
+            case.step(batch, timed=i >= warmup)
     out = {}
-    for name, case in cases.items():
+    for (architecture, name), case in cases.items():
+        base = np.asarray(cases[architecture, "SSVAE"].times)
         times = np.asarray(case.times)
         ratios = times / base
-        out[name] = dict(ms=1000 * times.mean(), std_ms=1000 * times.std(ddof=1),
-                         ratio=float(times.mean() / base.mean()), ratio_std=float(ratios.std(ddof=1)),
-                         median_ratio=float(np.median(ratios)), n_iterations=len(times),
-                         times_ms=[round(1000 * t, 3) for t in times])
+        out.setdefault(architecture, {})[name] = dict(
+            ms=1000 * times.mean(), std_ms=1000 * times.std(ddof=1),
+            ratio=float(times.mean() / base.mean()), ratio_std=float(ratios.std(ddof=1)),
+            median_ratio=float(np.median(ratios)), n_iterations=len(times),
+            times_ms=[round(1000 * t, 3) for t in times])
     return out
 
 
@@ -734,6 +756,8 @@ def parser(description, script, *, alphas=True, datasets=DATASETS):
     ap.add_argument("--max-epochs", type=int, default=None, help="cap on epochs (default: the estimator's, 100)")
     ap.add_argument("--output-layer", choices=["adaptive", "full"], default=None,
                     help="the decoder's softmax (default: the estimator's, adaptive; full: the paper's)")
+    ap.add_argument("--shared-encoder", action="store_true",
+                    help="q(z|x) reads y's encoder (shared_encoder=True), not a BiLSTM of its own as in the paper")
     ap.add_argument("--embeddings", default=None,
                     help="pretrained word vectors (e.g. fastText wiki.en.vec); default: random, fine-tuned")
     ap.add_argument("--report-only", action="store_true",

@@ -23,7 +23,7 @@ FLOPs are counted analytically per real (non-padding) token, matrix multiplicati
 (E embedding size, He encoder units per direction, Hd decoder units, V vocabulary,
 dy/dz sizes of the y embedding and of z; 2 FLOPs per multiply-add):
 
-    encoder BiLSTM      2 directions x 2 * 4He * (E + He)
+    encoder BiLSTM      2 directions x 2 * 4He * (E + He)           (twice with z's own encoder)
     decoder LSTM        2 * 4Hd * (E + dy + dz + Hd)               (dz = 0 without z)
     full softmax        2 * Hd * V
     adaptive softmax    2 * Hd * (c0 + n_tails)   for every token (the head), plus
@@ -52,6 +52,7 @@ torch threads whose second core is taken can run ten times slower than one. See 
 import argparse
 import csv
 import importlib.util
+import inspect
 import itertools
 import math
 import os
@@ -160,14 +161,15 @@ def estimator_defaults():
     params = sslvae_text.SSVAETextClassifier().get_params()
     return {k: params[k] for k in (
         "embedding_dim", "hidden_size", "dropout", "z_dim", "y_dim", "alpha", "learning_rate",
-        "temperature", "unlabeled_y", "z_gradient")}
+        "temperature", "unlabeled_y", "z_gradient", "shared_encoder")}
 
 
 class Case:
     """One configuration: a module, its optimizer, and the update the estimator runs."""
 
     def __init__(self, *, objective, shape, device, threads, output_layer, autocast, adamw,
-                 compiled, args, defaults, package=None, package_label="", cutoffs=None):
+                 compiled, args, defaults, package=None, package_label="", cutoffs=None,
+                 shared_encoder=None):
         self.package = package or sslvae_text
         self.package_label = package_label
         self.objective, self.shape, self.device = objective, shape, device
@@ -188,6 +190,10 @@ class Case:
             sizes = dict(z_dim=defaults["z_dim"] if self.use_z else 0, y_dim=defaults["y_dim"],
                          decoder_size=args.decoder_size, output_layer=output_layer,
                          cutoffs=self.cutoffs)
+            shared = defaults.get("shared_encoder") if shared_encoder is None else shared_encoder
+            # a package from before the paper's second encoder (--compare) always shares one
+            if "shared_encoder" in inspect.signature(self.package.model.SSVAE).parameters:
+                sizes["shared_encoder"] = bool(shared)
         self.module = self.package.model.SSVAE(
             vocabulary_size=V, n_classes=K, embedding_dim=defaults["embedding_dim"],
             hidden_size=defaults["hidden_size"], dropout=defaults["dropout"], **sizes)
@@ -264,7 +270,8 @@ class Case:
         E, He = d["embedding_dim"], d["hidden_size"]
         n_docs, n_tokens = len(lengths), int(lengths.sum())
         K = m.q_y.linear.out_features
-        forward = n_tokens * 2 * (2 * 4 * He * (E + He)) + n_docs * 2 * (2 * He) * K
+        n_encoders = 1 + (getattr(m, "z_encoder", None) is not None)
+        forward = n_encoders * n_tokens * 2 * (2 * 4 * He * (E + He)) + n_docs * 2 * (2 * He) * K
         if m.p_x is not None:
             Hd, dy = m.p_x.lstm.hidden_size, m.p_x.y_table.out_features
             dz = m.q_z.loc.out_features if m.q_z is not None else 0

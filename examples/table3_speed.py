@@ -4,8 +4,9 @@ For each dataset, the four SSVAE variants train side by side in one process on t
 of the protocol's run 0 (one labeled batch of 32 + one unlabeled batch of 32 per iteration,
 truncated to the dataset's max length), taking turns on the same batches; the mean time of an
 iteration (forward, backward and the AdamW step) over ``--iterations`` (200, as the paper)
-is divided by SSVAE's. On the CPU, and on CUDA when torch finds it. The timing is
-``Case.step`` of ``examples/benchmark_speed.py``.
+is divided by SSVAE's. Both architectures are timed in the same round-robin: the paper's (a
+BiLSTM for y and another for z, the default) and ``shared_encoder=True``. On ``--device``
+(default the CPU; ``auto``: the CPU, then CUDA when torch finds it). The timing is ``Case.step`` of ``examples/benchmark_speed.py``.
 
     python examples/table3_speed.py --data-home ../shared/data --results results/table3
     python examples/table3_speed.py --quick --results /tmp/t3
@@ -27,55 +28,62 @@ VARIANTS = ("SSVAE", "SSVAE-{KL}", "SSVAE-{z}", "SSVAE-{KL,z}")
 def speed_job(dataset, device, args):
     iterations = ex.QUICK_SPEED_ITERATIONS if args.quick else args.iterations
     return dict(dataset=dataset, objective="speed", labeled_proportion=1.0, run=0, alpha=None,
-                config=ex.config_id(args, extra={"device": device, "iterations": iterations}),
+                config=ex.config_id(args, extra=_extra(device, iterations)),
                 kind="speed", device=device, iterations=iterations)
+
+
+def _extra(device, iterations):
+    return {"device": device, "iterations": iterations, "architectures": list(ex.ARCHITECTURES)}
 
 
 def write_report(log, args, devices, notes):
     # the latest record of each (dataset, device) made with these settings, whatever its
     # number of iterations (the table says it)
     records = {(r["dataset"], r["device"]): r for r in log.records if r.get("kind") == "speed"
-               and r["config"] == ex.config_id(args, extra={"device": r["device"], "iterations": r["iterations"]})}
+               and r["config"] == ex.config_id(args, extra=_extra(r["device"], r["iterations"]))}
     lines = ex.header_lines("Table 3: time of an iteration relative to SSVAE", args, notes)
     csv_rows = []
     for device in devices:
         rows = []
         for dataset in args.datasets:
             record = records.get((dataset, device))
-            row = [ex.DISPLAY[dataset]]
-            for variant in VARIANTS[1:]:
-                if record is None:
-                    row.append("-")
-                else:
-                    v = record["variants"][variant]
-                    median = f" [{v['median_ratio']:.3f}]" if "median_ratio" in v else ""
-                    row.append(f"{v['ratio']:.3f}({v['ratio_std']:.2f}){median}")
-                paper = ex.PAPER_TABLE3[dataset][variant]
-                row.append(f"{paper[0]:.3f}({paper[1]:.2f})")
-            row += ["-", "-", "-"] if record is None else [
-                f"{record['variants']['SSVAE']['ms']:.0f}", record["iterations"], record["threads"]]
-            rows.append(row)
-            if record is not None:
-                for variant, v in record["variants"].items():
-                    csv_rows.append(dict(dataset=dataset, device=device, objective=variant, run=0, alpha="",
+            for architecture in ex.ARCHITECTURES:
+                row = [ex.DISPLAY[dataset], architecture]
+                variants = None if record is None else record["architectures"][architecture]
+                for variant in VARIANTS[1:]:
+                    if variants is None:
+                        row.append("-")
+                    else:
+                        v = variants[variant]
+                        row.append(f"{v['ratio']:.3f}({v['ratio_std']:.2f}) [{v['median_ratio']:.3f}]")
+                    paper = ex.PAPER_TABLE3[dataset][variant]
+                    row.append(f"{paper[0]:.3f}({paper[1]:.2f})")
+                row += ["-", "-", "-"] if variants is None else [
+                    f"{variants['SSVAE']['ms']:.0f}", record["iterations"], record["threads"]]
+                rows.append(row)
+                for variant, v in (variants or {}).items():
+                    csv_rows.append(dict(dataset=dataset, device=device, architecture=architecture,
+                                         objective=variant, run=0, alpha="",
                                          iterations=v["n_iterations"], ms_per_iteration=round(v["ms"], 3),
                                          std_ms=round(v["std_ms"], 3), relative_to_ssvae=round(v["ratio"], 4),
                                          relative_std=round(v["ratio_std"], 4),
-                                         median_relative=round(v.get("median_ratio", float("nan")), 4),
+                                         median_relative=round(v["median_ratio"], 4),
                                          seconds=round(v["ms"] * v["n_iterations"] / 1000, 2),
                                          threads=record["threads"]))
-        header = ["Dataset"] + [f"{v} {w}" for v in VARIANTS[1:] for w in ("(ours)", "(paper)")] + [
+        header = ["Dataset", "Encoders"] + [f"{v} {w}" for v in VARIANTS[1:] for w in ("(ours)", "(paper)")] + [
             "SSVAE ms/iteration", "timed iterations", "torch threads"]
         lines += [f"## {device}", "",
                   ex.markdown_table(header, rows), ""]
     lines += ["Mean time of an iteration (one labeled + one unlabeled batch of 32, forward, "
               "backward, AdamW step) over the timed iterations, divided by SSVAE's; in parentheses "
               "the standard deviation of the per-iteration ratio, in brackets its median (robust to "
-              "the machine's other load). The paper's parentheses are "
+              "the machine's other load). Ratios are to the SSVAE of the same architecture: \"two "
+              "encoders\" is the paper's (a BiLSTM for y and another for z), \"shared encoder\" is "
+              "`shared_encoder=True`; without z the two are the same network. The paper's parentheses are "
               "printed as published (their unit is not stated).", ""]
     ex.write_text(Path(args.results) / "table3.md", "\n".join(lines))
     ex.write_csv(Path(args.results) / "table3.csv", csv_rows,
-                 ["dataset", "device", "objective", "run", "alpha", "iterations", "ms_per_iteration",
+                 ["dataset", "device", "architecture", "objective", "run", "alpha", "iterations", "ms_per_iteration",
                   "std_ms", "relative_to_ssvae", "relative_std", "median_relative", "seconds", "threads"])
 
 
@@ -92,7 +100,8 @@ def main(argv=None):
 
 
 def _main(args, torch):
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    # --device auto: the CPU, and CUDA too when torch finds it
+    devices = {"cpu": ["cpu"], "cuda": ["cuda"]}.get(args.device, ["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
     log = ex.RunLog(args.results)
     notes, n_done, start = {}, 0, time.perf_counter()
     todo = [(d, dev) for d in args.datasets for dev in devices]
@@ -108,17 +117,19 @@ def _main(args, torch):
         runs, notes[dataset] = ex.load_runs(dataset, args.data_home, quick=args.quick,
                                             train_file=args.train_files.get(dataset))
         print(f"[{i}/{len(todo)}, {ex.hms(time.perf_counter() - start)} elapsed] timing "
-              f"{ex.DISPLAY[dataset]} on {device}: {job['iterations']} iterations x {len(VARIANTS)} variants ...",
+              f"{ex.DISPLAY[dataset]} on {device}: {job['iterations']} iterations x {len(VARIANTS)} variants "
+              f"x {len(ex.ARCHITECTURES)} architectures ...",
               flush=True)
         t0 = time.perf_counter()
-        variants = ex.time_iterations(dataset, runs[0], device=device, n_iterations=job["iterations"],
+        architectures = ex.time_iterations(dataset, runs[0], device=device, n_iterations=job["iterations"],
                                       warmup=args.warmup, quick=args.quick,
                                       output_layer=args.output_layer)
-        log.add(dict(job, variants=variants, threads=torch.get_num_threads(), note=notes[dataset],
+        log.add(dict(job, architectures=architectures, threads=torch.get_num_threads(), note=notes[dataset],
                      seconds=round(time.perf_counter() - t0, 1), finished=time.strftime("%Y-%m-%d %H:%M:%S")))
         n_done += 1
-        print("    " + ", ".join(f"{k} {v['ms']:.0f} ms ({v['ratio']:.3f})" for k, v in variants.items()),
-              flush=True)
+        for architecture, variants in architectures.items():
+            print(f"    {architecture}: " + ", ".join(
+                f"{k} {v['ms']:.0f} ms ({v['ratio']:.3f})" for k, v in variants.items()), flush=True)
         write_report(log, args, devices, notes)
     write_report(log, args, devices, notes)
     print((Path(args.results) / "table3.md").read_text())

@@ -1,7 +1,8 @@
 """The torch modules of the semi-supervised VAE: q(y|x), q(z|x) and p(x|y,z).
 
-One embedding table serves the encoder and the decoder; the encoder reads each batch once
-and both inference heads share its sentence state.
+One embedding table serves the encoders and the decoder, looked up once per batch. As in the
+paper (Section 4.1), q(y|x) and q(z|x) each read the words with a BiLSTM of their own;
+``shared_encoder=True`` makes them share one (cheaper, not the paper's model).
 
 The LSTMs run over padded batches (length-bucketed, so padding is small) rather than packed
 sequences: on CPU the backward pass of a packed LSTM costs time proportional to the steps
@@ -139,21 +140,27 @@ class PXGivenYZ(nn.Module):
 
 
 class SSVAE(nn.Module):
-    """Embedding, encoder, q(y|x), and, when there is a decoder, q(z|x) and p(x|y,z).
+    """Embedding, y's encoder and q(y|x), and, when there is a decoder, q(z|x) and p(x|y,z).
 
     ``z_dim=0`` builds no q(z|x) and feeds no z to the decoder; ``decoder_size=0`` builds no
-    decoder at all (the supervised baseline).
+    decoder at all (the supervised baseline). q(z|x) reads the words with its own BiLSTM
+    (``z_encoder``, the paper's architecture), or with y's when ``shared_encoder`` is True.
     """
 
     def __init__(
         self, *, vocabulary_size, n_classes, embedding_dim=300, hidden_size=100, z_dim=32,
         y_dim=32, decoder_size=300, dropout=0.5, output_layer="full", cutoffs=None,
+        shared_encoder=False,
     ):
         super().__init__()
         self.embedding = nn.Embedding(vocabulary_size, embedding_dim, padding_idx=PAD_ID)
         self.encoder = SentenceEncoder(embedding_dim, hidden_size, dropout)
         self.q_y = QYGivenX(self.encoder.output_size, n_classes)
-        self.q_z = QZGivenX(self.encoder.output_size, z_dim) if z_dim and decoder_size else None
+        self.q_z = self.z_encoder = None
+        if z_dim and decoder_size:
+            if not shared_encoder:
+                self.z_encoder = SentenceEncoder(embedding_dim, hidden_size, dropout)
+            self.q_z = QZGivenX(self.encoder.output_size, z_dim)
         self.p_x = None
         if decoder_size:
             self.p_x = PXGivenYZ(
@@ -163,13 +170,20 @@ class SSVAE(nn.Module):
             )
 
     def encode(self, tokens, lengths):
-        """Embeddings of the words and the encoder's sentence state."""
+        """Embeddings of the words, and the sentence states read by q(y|x) and by q(z|x).
+
+        The state for q(z|x) is None without z, and y's state with a shared encoder.
+        """
         embedded = self.embedding(tokens)
-        return embedded, self.encoder(embedded, lengths)
+        h_y = self.encoder(embedded, lengths)
+        h_z = None
+        if self.q_z is not None:
+            h_z = h_y if self.z_encoder is None else self.z_encoder(embedded, lengths)
+        return embedded, h_y, h_z
 
     def classify(self, tokens, lengths):
-        """Logits of q(y|x); runs no decoder."""
-        return self.q_y(self.encode(tokens, lengths)[1])
+        """Logits of q(y|x); runs neither z's encoder nor the decoder."""
+        return self.q_y(self.encoder(self.embedding(tokens), lengths))
 
 
 def make_optimizer(module, learning_rate, **options):

@@ -85,8 +85,8 @@ def ssvae_loss(
     terms : dict
         Batch means of the terms, as floats, for the training history.
     """
-    embedded, h = model.encode(tokens, lengths)
-    y_logits = model.q_y(h)
+    embedded, h_y, h_z = model.encode(tokens, lengths)
+    y_logits = model.q_y(h_y)
     labeled = labels >= 0
     n_labeled, n_unlabeled = int(labeled.sum()), int((~labeled).sum())
     n_classes = y_logits.size(-1)
@@ -96,7 +96,7 @@ def ssvae_loss(
 
     z = kl_z = None
     if model.q_z is not None:
-        q_z = model.q_z(h)
+        q_z = model.q_z(h_z)
         z = q_z.rsample()
         if use_kl:
             kl_z = (stl_kl_to_standard_normal(q_z, z) if z_gradient == "stl"

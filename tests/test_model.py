@@ -45,13 +45,61 @@ def test_supervised_network_has_no_decoder():
     assert _n_parameters(model) < _n_parameters(_model(z_dim=0))
 
 
+def test_z_has_its_own_encoder_with_separate_parameters():
+    model = _model()
+    assert model.z_encoder is not None and model.z_encoder is not model.encoder
+    y_params = {id(p) for p in model.encoder.parameters()}
+    assert y_params.isdisjoint(id(p) for p in model.z_encoder.parameters())
+    assert _n_parameters(model.z_encoder) == _n_parameters(model.encoder)
+    # and it is what q(z|x) reads: the two sentence states differ
+    tokens, lengths = _batch(5, 2, 8)
+    _, h_y, h_z = model.encode(tokens, lengths)
+    torch.testing.assert_close(h_z, model.z_encoder(model.embedding(tokens), lengths))
+    assert not torch.allclose(h_y, h_z)
+
+
+def test_shared_encoder_builds_one_encoder_read_by_both_heads():
+    shared, paper = _model(shared_encoder=True), _model()
+    assert shared.z_encoder is None and shared.q_z is not None
+    tokens, lengths = _batch(5, 2, 8)
+    _, h_y, h_z = shared.encode(tokens, lengths)
+    assert h_z is h_y
+    assert _n_parameters(paper) - _n_parameters(shared) == _n_parameters(paper.z_encoder)
+    # without z there is no second encoder to share
+    assert _model(z_dim=0).z_encoder is None and _model(decoder_size=0).z_encoder is None
+
+
+def test_reconstruction_through_z_trains_z_encoder_not_y_encoder():
+    """Labeled rows, alpha = 0: y is observed, so only z's path reaches the encoders."""
+    model = _model().train()
+    tokens, lengths = _batch(5, 3, 7, 4)
+    loss, _ = ssvae_loss(model, tokens, lengths, torch.tensor([0, 1, 2, 0]), alpha=0.0, beta=0.0,
+                         use_kl=False)
+    loss.backward()
+    assert all(p.grad is None or not p.grad.any() for p in model.encoder.parameters())
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.z_encoder.parameters())
+    # the same objective with the shared encoder sends z's gradient into y's encoder
+    shared = _model(shared_encoder=True).train()
+    ssvae_loss(shared, tokens, lengths, torch.tensor([0, 1, 2, 0]), alpha=0.0, beta=0.0,
+               use_kl=False)[0].backward()
+    assert shared.encoder.forward_lstm.weight_ih_l0.grad.abs().sum() > 0
+
+
+def test_classify_runs_only_y_encoder(monkeypatch):
+    model = _model()
+    monkeypatch.setattr(model.z_encoder, "forward", lambda *a: pytest.fail("z's encoder ran"))
+    tokens, lengths = _batch(5, 2)
+    assert model.classify(tokens, lengths).shape == (2, K)
+
+
 def test_encoder_state_of_a_padded_batch_equals_each_document_alone():
     model = _model()
     tokens, lengths = _batch(5, 2, 8)
-    _, h = model.encode(tokens, lengths)
+    _, h_y, h_z = model.encode(tokens, lengths)
     for i, n in enumerate(lengths.tolist()):
-        _, alone = model.encode(tokens[i : i + 1, :n], lengths[i : i + 1])
-        torch.testing.assert_close(h[i], alone[0])
+        _, alone_y, alone_z = model.encode(tokens[i : i + 1, :n], lengths[i : i + 1])
+        torch.testing.assert_close(h_y[i], alone_y[0])
+        torch.testing.assert_close(h_z[i], alone_z[0])
 
 
 def test_reconstruction_ignores_padding_and_is_a_normalised_log_likelihood():
@@ -151,7 +199,7 @@ def test_labeled_and_unlabeled_terms_follow_eq_2():
     alpha, beta = 10.0, 0.5
     loss, terms = ssvae_loss(model, tokens, lengths, labels, alpha=alpha, beta=beta, use_kl=True,
                              unlabeled_y="enumerate")
-    embedded, h = model.encode(tokens, lengths)
+    embedded, h, _ = model.encode(tokens, lengths)
     y_logits = model.q_y(h)
     nll = torch.stack([model.p_x(embedded, tokens, lengths, F.one_hot(torch.full((4,), k), K).float())
                        for k in range(K)], dim=-1)  # -log p(x|y=k) of every row and class
@@ -171,9 +219,9 @@ def test_kl_z_weighs_on_labeled_and_unlabeled_rows_by_beta():
         return ssvae_loss(model, tokens, lengths, torch.tensor(labels), alpha=1.0, beta=beta,
                           use_kl=True, unlabeled_y="gumbel")
 
-    _, h = model.encode(tokens, lengths)
-    kl_z = kl_to_standard_normal(model.q_z(h))
-    kl_y = kl_to_uniform(model.q_y(h))
+    _, h_y, h_z = model.encode(tokens, lengths)
+    kl_z = kl_to_standard_normal(model.q_z(h_z))
+    kl_y = kl_to_uniform(model.q_y(h_y))
     for labels, expected in [([0, 1, 2, 0], kl_z.mean()),
                              ([0, 1, -1, -1], kl_z[:2].mean() + kl_z[2:].mean() + kl_y[2:].mean())]:
         (with_kl, _), (without, _) = loss(labels, 0.7), loss(labels, 0.0)
@@ -185,7 +233,7 @@ def test_observed_labels_are_decoded_one_hot():
     tokens, lengths = _batch(5, 3)
     loss, _ = ssvae_loss(model, tokens, lengths, torch.tensor([1, 2]), alpha=0.0, beta=0.0,
                          use_kl=False)
-    embedded, _ = model.encode(tokens, lengths)
+    embedded, _, _ = model.encode(tokens, lengths)
     y = F.one_hot(torch.tensor([1, 2]), K).float()
     torch.testing.assert_close(loss, model.p_x(embedded, tokens, lengths, y).mean())
 
@@ -196,7 +244,7 @@ def test_enumeration_is_the_exact_expectation_over_q_y():
     labels = torch.tensor([-1, -1])
     loss, _ = ssvae_loss(model, tokens, lengths, labels, alpha=1.0, beta=0.0, use_kl=False,
                          unlabeled_y="enumerate")
-    embedded, h = model.encode(tokens, lengths)
+    embedded, h, _ = model.encode(tokens, lengths)
     q_y = model.q_y(h).softmax(-1)
     per_class = torch.stack([model.p_x(embedded, tokens, lengths, F.one_hot(torch.full((2,), k), K).float())
                              for k in range(K)], dim=-1)

@@ -136,3 +136,15 @@ def test_mixed_precision_runs_the_decoder_in_bfloat16(corpus):
         torch.nn.LSTM.forward = original
     assert torch.bfloat16 in dtypes
     assert clf.predict_proba(X[:3]).dtype == np.float64
+
+
+def test_use_z_builds_the_papers_two_encoders_unless_shared(corpus):
+    X, y, X_u, _, _ = corpus
+    paper = tiny_ssvae(max_epochs=1).fit(X, y, X_unlabeled=X_u)
+    assert paper.module_.z_encoder is not None
+    y_params = {id(p) for p in paper.module_.encoder.parameters()}
+    assert y_params.isdisjoint(id(p) for p in paper.module_.z_encoder.parameters())
+    shared = tiny_ssvae(max_epochs=1, shared_encoder=True).fit(X, y, X_unlabeled=X_u)
+    assert shared.module_.z_encoder is None and shared.module_.q_z is not None
+    no_z = tiny_ssvae(max_epochs=1, use_z=False).fit(X, y, X_unlabeled=X_u)
+    assert no_z.module_.z_encoder is None
