@@ -125,7 +125,11 @@ PAPER_TABLE5 = {
 FULL_PROTOCOL = dict(n_labeled=5000, n_unlabeled=10000, n_test=None)
 QUICK_PROTOCOL = dict(n_labeled=50, n_unlabeled=60, n_test=80)
 QUICK_PARAMS = dict(embedding_dim=8, hidden_size=8, decoder_size=8, z_dim=4, y_dim=4,
-                    vocabulary_size=400, batch_size=8, max_epochs=2, kl_warmup=4, kl_ramp=4)
+                    vocabulary_size=400, batch_size=8, validation_interval="epoch", max_updates=10,
+                    kl_warmup=4, kl_ramp=4)
+# The authors' schedule: a validation check per pass over the labeled documents, KL weight 0
+# for 3,000 updates then linear to 1 over 3,000 (--paper-schedule).
+PAPER_SCHEDULE = dict(validation_interval="epoch", kl_warmup=3000, kl_ramp=3000)
 QUICK_SPEED_ITERATIONS = 6
 
 
@@ -274,8 +278,9 @@ def load_runs(dataset, data_home=None, *, quick=False, labeled_proportion=1.0, t
 
 # -- one fit ------------------------------------------------------------------------------------
 
-def make_estimator(objective, dataset, *, alpha=None, quick=False, run=0, max_epochs=None,
-                   device="cpu", embeddings=None, output_layer=None, shared_encoder=False):
+def make_estimator(objective, dataset, *, alpha=None, quick=False, run=0, max_updates=None,
+                   device="cpu", embeddings=None, output_layer=None, shared_encoder=False,
+                   paper_schedule=False):
     """The estimator of one objective with the paper's settings for ``dataset``.
 
     ``output_layer=None`` keeps the estimator's default (the adaptive softmax); "full" is the
@@ -286,10 +291,12 @@ def make_estimator(objective, dataset, *, alpha=None, quick=False, run=0, max_ep
                   embeddings=embeddings, shared_encoder=shared_encoder, **flags)
     if output_layer is not None:
         params["output_layer"] = output_layer
+    if paper_schedule:
+        params.update(PAPER_SCHEDULE)
     if quick:
         params.update(QUICK_PARAMS)
-    if max_epochs is not None:
-        params["max_epochs"] = max_epochs
+    if max_updates is not None:
+        params["max_updates"] = max_updates
     if alpha is not None:
         params["alpha"] = alpha
     names = cls().get_params()
@@ -325,9 +332,9 @@ def torch_threads(n):
 def _fit_one(job):
     run = job["data"]
     clf = make_estimator(job["objective"], job["dataset"], alpha=job["alpha"], quick=job["quick"],
-                         run=job["run"], max_epochs=job["max_epochs"], device=job["device"],
+                         run=job["run"], max_updates=job["max_updates"], device=job["device"],
                          embeddings=job["embeddings"], output_layer=job["output_layer"],
-                         shared_encoder=job["shared_encoder"])
+                         shared_encoder=job["shared_encoder"], paper_schedule=job["paper_schedule"])
     print(f"  start {describe(job)} (pid {os.getpid()})", flush=True)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -347,7 +354,8 @@ def _fit_one(job):
     record.update(
         val_accuracy=float(clf.score(run["X_val"], run["y_val"])), accuracy=accuracies,
         seconds=round(time.perf_counter() - start, 2), fit_seconds=round(fit_seconds, 2),
-        n_iter=clf.n_iter_, n_updates=clf.n_updates_, best_epoch=clf.best_epoch_,
+        n_iter=clf.n_iter_, n_updates=clf.n_updates_, best_iteration=clf.best_iteration_,
+        validation_interval=clf.validation_interval_, embeddings_seconds=round(clf.embeddings_seconds_, 2),
         termination=clf.termination_condition_, n_train=len(run["X_train"]),
         n_val=len(run["X_val"]), n_unlabeled=clf.n_unlabeled_, device=clf.device_,
         host=socket.gethostname(), finished=time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -366,11 +374,13 @@ def describe(job):
 
 def config_id(args, extra=None):
     """A short fingerprint of what changes results: fits made under another one are not reused."""
-    payload = dict(quick=args.quick, max_epochs=args.max_epochs, embeddings=args.embeddings,
+    payload = dict(quick=args.quick, max_updates=args.max_updates, embeddings=args.embeddings,
                    data=None if args.data_home is None else "data", extra=extra,
                    output_layer=args.output_layer)
     if args.shared_encoder:
         payload["shared_encoder"] = True
+    if args.paper_schedule:
+        payload["schedule"] = PAPER_SCHEDULE
     if args.quick:
         payload.update(params=QUICK_PARAMS, protocol=QUICK_PROTOCOL)
     return hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:8]
@@ -469,7 +479,7 @@ def run_jobs(jobs, log, args, on_record=None):
             tests = " ".join(f"test[{DISPLAY[k]}]={v:.4f}" for k, v in record["accuracy"].items())
             print(f"[{done}/{len(todo)} done, {len(todo) - done} left, {hms(elapsed)} elapsed, "
                   f"~{hms(rate * (len(todo) - done))} to go] {describe(record)}: "
-                  f"val={record['val_accuracy']:.4f} {tests} ({record['n_iter']} epochs, "
+                  f"val={record['val_accuracy']:.4f} {tests} ({record['n_updates']} updates, "
                   f"{record['seconds']:.0f} s)", flush=True)
             if on_record is not None:
                 on_record()
@@ -499,9 +509,9 @@ def make_jobs(dataset, runs, objectives, alphas, args, *, config, tests=None, te
                 jobs.append(dict(
                     dataset=dataset, objective=objective, labeled_proportion=run.labeled_proportion,
                     run=run.run, alpha=params["alpha"], config=config, tests_needed=tests,
-                    data=data, quick=args.quick, max_epochs=args.max_epochs, device=args.device,
+                    data=data, quick=args.quick, max_updates=args.max_updates, device=args.device,
                     embeddings=args.embeddings, threads=args.threads, output_layer=args.output_layer,
-                    shared_encoder=args.shared_encoder,
+                    shared_encoder=args.shared_encoder, paper_schedule=args.paper_schedule,
                 ))
     return jobs
 
@@ -629,6 +639,11 @@ def header_lines(title, args, notes):
              + (" (the paper's)." if args.output_layer == "full" else
                 " (the estimator's default; `--output-layer full` is the paper's exact decoder)."),
              "",
+             "Schedule: " + ("the authors' (`--paper-schedule`: a validation check per pass over the "
+                             "labeled documents, KL annealing over 3,000 + 3,000 updates)."
+                             if args.paper_schedule else "the estimators' defaults (a validation check "
+                             "every max(one labeled pass, 100) updates, KL annealing fitted to it)."),
+             "",
              "Encoders: " + ("one BiLSTM read by q(y|x) and q(z|x) (`--shared-encoder`, not the paper's)."
                              if args.shared_encoder else "a BiLSTM for y and another for z (the paper's)."),
              ""]
@@ -753,7 +768,11 @@ def parser(description, script, *, alphas=True, datasets=DATASETS):
                     help="run the fits on this dask cluster (joblib's dask backend)")
     ap.add_argument("--dask-local", action="store_true", help="run the fits on a local dask cluster")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
-    ap.add_argument("--max-epochs", type=int, default=None, help="cap on epochs (default: the estimator's, 100)")
+    ap.add_argument("--max-updates", type=int, default=None,
+                    help="cap on updates (default: the estimator's, 20,000)")
+    ap.add_argument("--paper-schedule", action="store_true",
+                    help="the authors' schedule: a validation check per pass over the labeled "
+                         "documents, KL annealing over 3,000 + 3,000 updates")
     ap.add_argument("--output-layer", choices=["adaptive", "full"], default=None,
                     help="the decoder's softmax (default: the estimator's, adaptive; full: the paper's)")
     ap.add_argument("--shared-encoder", action="store_true",

@@ -17,7 +17,7 @@ X_unlabeled = X[200:4000]
 X_test, y_test = X[4000:], y[4000:]
 
 # Smaller networks than the paper's (300-d embeddings, decoder 300): this corpus is small.
-sizes = dict(embedding_dim=64, hidden_size=64, max_epochs=60, validation_fraction=0.2, random_state=0)
+sizes = dict(embedding_dim=64, hidden_size=64, validation_fraction=0.2, random_state=0)
 models = {
     "Supervised": SupervisedTextClassifier(**sizes),
     "SSVAE-{KL,z}": SSVAETextClassifier(use_kl=False, use_z=False, alpha=10, decoder_size=128, **sizes),
@@ -27,4 +27,4 @@ for name, model in models.items():
     start = time.perf_counter()
     model.fit(X_labeled, y_labeled, X_unlabeled=X_unlabeled)
     print(f"{name:14s} test accuracy {model.score(X_test, y_test):.3f}  "
-          f"({model.n_iter_} epochs, {time.perf_counter() - start:.0f} s)")
+          f"({model.n_updates_} updates, {time.perf_counter() - start:.0f} s)")

@@ -4,13 +4,11 @@ import copy
 import os
 import time
 import warnings
-from collections import defaultdict
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -20,14 +18,16 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from .embeddings import build_embedding_matrix
-from .model import SSVAE, make_optimizer
+from .model import SSVAE
 from .model_selection import UnlabeledTexts, unlabeled_mask
 from .objective import kl_weight, ssvae_loss, supervised_loss
-from .text import Vocabulary, bucketed_batches, pad_batch, sorted_batches, tokenize
+from .text import Vocabulary, tokenize
+from .training import predict_logits, resolve_interval, train
 
 __all__ = ["SSVAETextClassifier", "SupervisedTextClassifier"]
 
-_INFERENCE_BATCH_SIZE = 256
+# Validation sets smaller than this get a warning: accuracy on them moves in big steps.
+_SMALL_VALIDATION = 50
 
 
 def _check_texts(X, name):
@@ -69,12 +69,6 @@ def _resolve_device(device):
     return device
 
 
-def _cycle(lengths, batch_size, rng):
-    """Length-bucketed batches forever, reshuffled at every pass."""
-    while True:
-        yield from bucketed_batches(lengths, batch_size, rng)
-
-
 _COMMON_PARAMETERS = """\
     embedding_dim : int, default=300
         Size of the word embeddings (the paper uses 300-d fastText vectors).
@@ -112,21 +106,32 @@ _COMMON_PARAMETERS = """\
         with bfloat16 support (docs/speed.md); the arithmetic is no longer the paper's
         float32. Prediction always runs in float32.
 
+    validation_interval : int, "auto" or "epoch", default="auto"
+        Updates between two validation checks. Labeled batches are cycled like the unlabeled
+        ones, so training length does not depend on the number of labels. "epoch" is one pass
+        over the labeled training documents: with it, this is the authors' schedule. "auto"
+        is one pass, but at least 100 updates: the authors' schedule when labels are many
+        (100 updates is 3,200 labeled documents), and enough training between checks when
+        they are few.
+
     lr_patience : int, default=4
-        The learning rate is divided by 4 after this many epochs without a better
-        validation accuracy.
+        The learning rate is divided by 4 after this many checks without a better
+        validation score.
 
     n_iter_no_change : int, default=8
-        Training stops after this many epochs without a better validation accuracy; the
-        weights of the best epoch are kept.
+        Training stops after this many checks without a better validation score; the
+        weights of the best check are kept. A check is better when its validation accuracy
+        is higher, or equal with a lower validation log-loss.
 
-    max_epochs : int, default=100
-        Cap on the number of passes over the labeled documents.
+    max_updates : int, default=20000
+        Cap on the number of updates.
 
     validation_fraction : float or None, default=0.1
         Fraction of the labeled documents held out (stratified) to measure the validation
-        accuracy that drives the learning rate and early stopping. Ignored when
-        ``validation_data`` is given to ``fit``. None: no validation, train ``max_epochs``.
+        score that drives the learning rate and early stopping. Ignored when
+        ``validation_data`` is given to ``fit``. None: no validation, train ``max_updates``
+        updates and keep the last weights. A warning says when the validation set has fewer
+        than 50 documents: its accuracy then moves in large steps.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the validation split, the batches, the initialisation, dropout and sampling.
@@ -137,18 +142,20 @@ _COMMON_PARAMETERS = """\
         ``device_``.
 
     verbose : int, default=0
-        0 is silent; 1 or more shows a progress bar per epoch with the running losses and
-        prints one line per epoch with the validation accuracy."""
+        0 is silent; 1 or more shows a progress bar per validation interval with the running
+        losses, prints one line per check with the validation scores, and says how long
+        word vectors took to train."""
 
 _COMMON_ATTRIBUTES = """\
     classes_ : ndarray of shape (n_classes,)
         Class labels (never the unlabeled marker -1).
 
     history_ : list of dict
-        One entry per epoch: the mean training terms (``supervised_loss`` and, for the
-        SSVAE, ``reconstruction``, ``kl_z``, ``kl_y`` and ``kl_weight``),
-        ``valid_accuracy``, ``learning_rate`` and ``seconds``. Plain Python numbers (or
-        None for a term the objective does not have).
+        One entry per validation check: ``iteration`` (the check's number), ``updates``
+        (updates so far), the mean training terms since the previous check
+        (``supervised_loss`` and, for the SSVAE, ``reconstruction``, ``kl_z``, ``kl_y`` and
+        ``kl_weight``), ``valid_accuracy``, ``valid_log_loss``, ``learning_rate`` and
+        ``seconds``. Plain Python numbers (or None for a term the objective does not have).
 
     n_labeled_ : int
         Labeled documents trained on (the validation ones excluded).
@@ -158,18 +165,24 @@ _COMMON_ATTRIBUTES = """\
         for the supervised baseline).
 
     n_iter_ : int
-        Number of epochs run.
+        Number of validation checks (intervals of ``validation_interval_`` updates) run.
 
     n_updates_ : int
         Number of optimisation updates.
 
-    best_epoch_ : int
-        Epoch whose weights were kept.
+    validation_interval_ : int
+        Updates between two validation checks.
+
+    best_iteration_ : int
+        Check whose weights were kept (the last one without validation).
 
     best_validation_score_ : float or None
-        Validation accuracy of that epoch; None without validation.
+        Validation accuracy of that check; None without validation.
 
-    termination_condition_ : {"no_change", "max_epochs", "interrupted"}
+    embeddings_seconds_ : float
+        Seconds spent building the initial word vectors (training them, for "fasttext").
+
+    termination_condition_ : {"no_change", "max_updates", "interrupted"}
         Why training stopped.
 
     device_ : str
@@ -198,7 +211,8 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         "mixed_precision": ["boolean"],
         "lr_patience": [Interval(Integral, 1, None, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_updates": [Interval(Integral, 1, None, closed="left")],
+        "validation_interval": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto", "epoch"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "random_state": ["random_state"],
         "device": [StrOptions({"auto", "cpu", "cuda"})],
@@ -211,8 +225,9 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
     def __init__(
         self, *, embedding_dim=300, hidden_size=100, dropout=0.5, vocabulary_size=10000,
         max_length=None, embeddings=None, freeze_embeddings=False, batch_size=32,
-        learning_rate=4e-3, mixed_precision=False, lr_patience=4, n_iter_no_change=8,
-        max_epochs=100, validation_fraction=0.1, random_state=None, device="auto", verbose=0,
+        learning_rate=4e-3, mixed_precision=False, validation_interval="auto", lr_patience=4,
+        n_iter_no_change=8, max_updates=20000, validation_fraction=0.1, random_state=None,
+        device="auto", verbose=0,
     ):
         self.embedding_dim = embedding_dim
         self.hidden_size = hidden_size
@@ -225,8 +240,9 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.mixed_precision = mixed_precision
         self.lr_patience = lr_patience
+        self.validation_interval = validation_interval
         self.n_iter_no_change = n_iter_no_change
-        self.max_epochs = max_epochs
+        self.max_updates = max_updates
         self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.device = device
@@ -240,8 +256,9 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         """Keyword arguments of :class:`SSVAE` beyond the vocabulary and class counts."""
         raise NotImplementedError
 
-    def _loss(self, module, tokens, lengths, labels, step):
-        """(loss tensor, dict of float terms) of one update."""
+    def _loss_function(self, interval):
+        """``loss(module, tokens, lengths, labels, step) -> (loss, terms)`` of one update, for
+        a fit that checks the validation set every ``interval`` updates."""
         raise NotImplementedError
 
     # -- fitting --------------------------------------------------------------------------
@@ -347,10 +364,14 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
             embedding_dim=self.embedding_dim, hidden_size=self.hidden_size, dropout=self.dropout,
             **self._module_sizes(),
         )
-        vectors, found = build_embedding_matrix(
+        start = time.perf_counter()
+        vectors, _ = build_embedding_matrix(
             self.vocabulary_.itos, self.embeddings, dim=self.embedding_dim, texts=tokenized,
             random_state=seed, verbose=self.verbose,
         )
+        self.embeddings_seconds_ = time.perf_counter() - start
+        if self.verbose and vectors is not None:
+            tqdm.write(f"word vectors ready in {self.embeddings_seconds_:.1f} s")
         if vectors is not None:
             with torch.no_grad():
                 module.embedding.weight.copy_(torch.from_numpy(vectors))
@@ -358,102 +379,29 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         return module.to(self.device_)
 
     def _train(self, ids_train, y_train, ids_unlabeled, ids_val, y_val, rng):
-        module, device = self.module_, self.device_
-        optimizer = make_optimizer(module, self.learning_rate)
-        # patience counts epochs *before* the cut: the 4th epoch without progress divides by 4.
-        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="max", factor=0.25, patience=self.lr_patience - 1
+        self.validation_interval_ = resolve_interval(self.validation_interval, len(ids_train), self.batch_size)
+        if ids_val is not None and len(ids_val) < _SMALL_VALIDATION:
+            warnings.warn(
+                f"The validation set has {len(ids_val)} documents: its accuracy moves in steps of "
+                f"{100 / len(ids_val):.0f} points, a weak guide for early stopping. Pass "
+                "validation_data or raise validation_fraction if more labels can be spared.",
+                UserWarning,
+            )
+        result = train(
+            self.module_, self._loss_function(self.validation_interval_), ids_train=ids_train,
+            y_train=y_train, ids_unlabeled=ids_unlabeled, ids_val=ids_val, y_val=y_val,
+            n_classes=len(self.classes_), batch_size=self.batch_size,
+            learning_rate=self.learning_rate, interval=self.validation_interval_,
+            lr_patience=self.lr_patience, n_iter_no_change=self.n_iter_no_change,
+            max_updates=self.max_updates, mixed_precision=self.mixed_precision, rng=rng,
+            history_terms=self._history_terms, verbose=self.verbose,
         )
-        lengths_train = np.array([len(s) for s in ids_train])
-        unlabeled_batches = (
-            _cycle(np.array([len(s) for s in ids_unlabeled]), self.batch_size, rng) if ids_unlabeled else None
-        )
-        self.history_, self.n_updates_ = [], 0
-        best_accuracy, best_state, n_bad = -np.inf, None, 0
-        self.termination_condition_ = "max_epochs"
-        try:
-            for epoch in range(1, self.max_epochs + 1):
-                start = time.perf_counter()
-                module.train()
-                sums, n_batches = defaultdict(float), 0
-                progress = tqdm(
-                    bucketed_batches(lengths_train, self.batch_size, rng),
-                    desc=f"epoch {epoch}", disable=not self.verbose, leave=False,
-                )
-                for rows in progress:
-                    sequences = [ids_train[i] for i in rows]
-                    labels = y_train[rows].tolist()
-                    if unlabeled_batches is not None:
-                        extra = next(unlabeled_batches)
-                        sequences += [ids_unlabeled[i] for i in extra]
-                        labels += [-1] * len(extra)
-                    tokens, lengths = pad_batch(sequences)
-                    labels = torch.tensor(labels, device=device)
-                    with torch.autocast(torch.device(device).type, dtype=torch.bfloat16,
-                                        enabled=self.mixed_precision):
-                        loss, terms = self._loss(module, tokens.to(device), lengths, labels, self.n_updates_)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                    self.n_updates_ += 1
-                    n_batches += 1
-                    for name, value in terms.items():
-                        sums[name] += value
-                    progress.set_postfix({k: f"{v / n_batches:.3g}" for k, v in sums.items()}, refresh=False)
-                accuracy = None
-                if ids_val is not None:
-                    accuracy = float(np.mean(self._logits(ids_val).argmax(1) == y_val))
-                record = {"epoch": epoch}
-                record.update({name: None for name in self._history_terms})
-                record.update({name: total / max(n_batches, 1) for name, total in sums.items()})
-                record.update(valid_accuracy=accuracy, learning_rate=optimizer.param_groups[0]["lr"],
-                              seconds=time.perf_counter() - start)
-                self.history_.append(record)
-                if self.verbose:
-                    tqdm.write(f"epoch {epoch}: " + ", ".join(
-                        f"{k}={v:.4g}" for k, v in record.items() if k != "epoch" and v is not None))
-                if accuracy is None:
-                    continue
-                scheduler.step(accuracy)
-                if accuracy > best_accuracy:
-                    best_accuracy, n_bad, self.best_epoch_ = accuracy, 0, epoch
-                    best_state = copy.deepcopy(module.state_dict())
-                else:
-                    n_bad += 1
-                    if n_bad >= self.n_iter_no_change:
-                        self.termination_condition_ = "no_change"
-                        break
-        except KeyboardInterrupt:
-            self.termination_condition_ = "interrupted"
-            warnings.warn("Training interrupted by the user; the best weights so far are kept.")
-        self.n_iter_ = len(self.history_)
-        if best_state is None:
-            self.best_epoch_, self.best_validation_score_ = self.n_iter_, None
-        else:
-            module.load_state_dict(best_state)
-            self.best_validation_score_ = best_accuracy
-            if self.termination_condition_ == "max_epochs" and self.best_epoch_ == self.n_iter_:
-                warnings.warn(
-                    f"Stopped at max_epochs={self.max_epochs} while the validation accuracy "
-                    "was still improving; consider raising max_epochs.", ConvergenceWarning,
-                )
-        module.eval()
+        self.history_, self.n_updates_ = result.history, result.n_updates
+        self.n_iter_, self.best_iteration_ = len(result.history), result.best_iteration
+        self.best_validation_score_ = result.best_accuracy
+        self.termination_condition_ = result.termination
 
     # -- prediction -----------------------------------------------------------------------
-
-    def _logits(self, ids):
-        """Logits of q(y|x) for encoded documents, batched by length; no decoder runs."""
-        module = self.module_
-        device = next(module.parameters()).device
-        logits = np.empty((len(ids), len(self.classes_)), dtype=np.float64)
-        was_training = module.training
-        module.eval()
-        with torch.no_grad():
-            for rows in sorted_batches(np.array([len(s) for s in ids]), _INFERENCE_BATCH_SIZE):
-                tokens, lengths = pad_batch([ids[i] for i in rows])
-                logits[rows] = module.classify(tokens.to(device), lengths).double().cpu().numpy()
-        module.train(was_training)
-        return logits
 
     def predict_proba(self, X):
         """Class probabilities q(y|x).
@@ -470,7 +418,7 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = _check_texts(X, "X")
-        logits = self._logits(self._encode(X))
+        logits = predict_logits(self.module_, self._encode(X), len(self.classes_))
         logits -= logits.max(axis=1, keepdims=True)
         proba = np.exp(logits)
         return proba / proba.sum(axis=1, keepdims=True)
@@ -567,7 +515,7 @@ class SupervisedTextClassifier(_BaseTextClassifier):
     >>> from sslvae_text import SupervisedTextClassifier
     >>> from sslvae_text.datasets import make_text_classification
     >>> X, y = make_text_classification(n_samples=200, random_state=0)
-    >>> clf = SupervisedTextClassifier(embedding_dim=16, hidden_size=16, max_epochs=3,
+    >>> clf = SupervisedTextClassifier(embedding_dim=16, hidden_size=16, max_updates=30,
     ...                                random_state=0).fit(X, y)
     >>> clf.predict(X[:3]).shape
     (3,)
@@ -578,8 +526,10 @@ class SupervisedTextClassifier(_BaseTextClassifier):
     def _module_sizes(self):
         return {"z_dim": 0, "decoder_size": 0}
 
-    def _loss(self, module, tokens, lengths, labels, step):
-        return supervised_loss(module, tokens, lengths, labels)
+    def _loss_function(self, interval):
+        def loss(module, tokens, lengths, labels, step):
+            return supervised_loss(module, tokens, lengths, labels)
+        return loss
 
 
 class SSVAETextClassifier(_BaseTextClassifier):
@@ -646,11 +596,14 @@ class SSVAETextClassifier(_BaseTextClassifier):
         Gradient of KL(q(z|x) || N(0, I)): the sticking-the-landing estimator the paper uses,
         or that of the closed form. Its value is the closed form either way.
 
-    kl_warmup : int, default=3000
-        Updates during which the KL weight is 0.
+    kl_warmup : int or "auto", default="auto"
+        Updates during which the KL weight is 0. "auto" is one validation interval, so that
+        the annealing starts in every fit that early stopping lets run (the authors: 3,000).
 
-    kl_ramp : int, default=3000
-        Updates over which the KL weight then rises linearly to 1.
+    kl_ramp : int or "auto", default="auto"
+        Updates over which the KL weight then rises linearly to 1. "auto" is two validation
+        intervals: the weight reaches 1 within the ``n_iter_no_change`` checks any fit runs
+        (the authors: 3,000).
 
 {common_parameters}
 
@@ -674,7 +627,7 @@ class SSVAETextClassifier(_BaseTextClassifier):
     >>> from sslvae_text.datasets import make_text_classification
     >>> X, y = make_text_classification(n_samples=300, random_state=0)
     >>> clf = SSVAETextClassifier(use_kl=False, use_z=False, embedding_dim=16, hidden_size=16,
-    ...                           decoder_size=16, max_epochs=3, random_state=0)
+    ...                           decoder_size=16, max_updates=30, random_state=0)
     >>> clf.fit(X[:40], y[:40], X_unlabeled=X[40:200])
     SSVAETextClassifier(...)
     >>> clf.predict_proba(X[200:203]).shape
@@ -694,8 +647,8 @@ class SSVAETextClassifier(_BaseTextClassifier):
         "unlabeled_y": [StrOptions({"gumbel", "enumerate"})],
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "z_gradient": [StrOptions({"stl", "analytic"})],
-        "kl_warmup": [Interval(Integral, 0, None, closed="left")],
-        "kl_ramp": [Interval(Integral, 0, None, closed="left")],
+        "kl_warmup": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "kl_ramp": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
     }
 
     _uses_unlabeled = True
@@ -704,18 +657,19 @@ class SSVAETextClassifier(_BaseTextClassifier):
     def __init__(
         self, *, alpha=10.0, use_kl=True, use_z=True, z_dim=32, y_dim=32, decoder_size=300,
         shared_encoder=False, output_layer="adaptive", unlabeled_y="gumbel", temperature=1.0, z_gradient="stl",
-        kl_warmup=3000, kl_ramp=3000, embedding_dim=300, hidden_size=100, dropout=0.5,
+        kl_warmup="auto", kl_ramp="auto", embedding_dim=300, hidden_size=100, dropout=0.5,
         vocabulary_size=10000, max_length=None, embeddings=None, freeze_embeddings=False,
-        batch_size=32, learning_rate=4e-3, mixed_precision=False, lr_patience=4,
-        n_iter_no_change=8, max_epochs=100, validation_fraction=0.1, random_state=None,
-        device="auto", verbose=0,
+        batch_size=32, learning_rate=4e-3, mixed_precision=False, validation_interval="auto",
+        lr_patience=4, n_iter_no_change=8, max_updates=20000, validation_fraction=0.1,
+        random_state=None, device="auto", verbose=0,
     ):
         super().__init__(
             embedding_dim=embedding_dim, hidden_size=hidden_size, dropout=dropout,
             vocabulary_size=vocabulary_size, max_length=max_length, embeddings=embeddings,
             freeze_embeddings=freeze_embeddings, batch_size=batch_size,
-            learning_rate=learning_rate, mixed_precision=mixed_precision, lr_patience=lr_patience,
-            n_iter_no_change=n_iter_no_change, max_epochs=max_epochs,
+            learning_rate=learning_rate, mixed_precision=mixed_precision,
+            validation_interval=validation_interval, lr_patience=lr_patience,
+            n_iter_no_change=n_iter_no_change, max_updates=max_updates,
             validation_fraction=validation_fraction, random_state=random_state, device=device,
             verbose=verbose,
         )
@@ -740,14 +694,20 @@ class SSVAETextClassifier(_BaseTextClassifier):
             "shared_encoder": self.shared_encoder,
         }
 
-    def _loss(self, module, tokens, lengths, labels, step):
-        beta = kl_weight(step, warmup=self.kl_warmup, ramp=self.kl_ramp) if self.use_kl else 0.0
-        loss, terms = ssvae_loss(
-            module, tokens, lengths, labels, alpha=self.alpha, beta=beta, use_kl=self.use_kl,
-            unlabeled_y=self.unlabeled_y, temperature=self.temperature, z_gradient=self.z_gradient,
-        )
-        terms["kl_weight"] = beta
-        return loss, terms
+    def _loss_function(self, interval):
+        warmup = interval if self.kl_warmup == "auto" else self.kl_warmup
+        ramp = 2 * interval if self.kl_ramp == "auto" else self.kl_ramp
+
+        def loss(module, tokens, lengths, labels, step):
+            beta = kl_weight(step, warmup=warmup, ramp=ramp) if self.use_kl else 0.0
+            value, terms = ssvae_loss(
+                module, tokens, lengths, labels, alpha=self.alpha, beta=beta, use_kl=self.use_kl,
+                unlabeled_y=self.unlabeled_y, temperature=self.temperature,
+                z_gradient=self.z_gradient,
+            )
+            terms["kl_weight"] = beta
+            return value, terms
+        return loss
 
 
 for _cls in (SupervisedTextClassifier, SSVAETextClassifier):

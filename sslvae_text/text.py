@@ -8,6 +8,8 @@ import torch
 PAD, UNK = "<pad>", "<unk>"
 SPECIALS = (PAD, UNK)
 PAD_ID, UNK_ID = range(len(SPECIALS))
+#: Batches per length bucket in :func:`bucketed_batches`.
+BUCKET_SIZE = 50
 
 
 def tokenize(text, *, lowercase=True):
@@ -54,7 +56,7 @@ def pad_batch(sequences):
     return torch.from_numpy(tokens), torch.from_numpy(lengths)
 
 
-def bucketed_batches(lengths, batch_size, rng, *, bucket_size=50):
+def bucketed_batches(lengths, batch_size, rng, *, bucket_size=BUCKET_SIZE):
     """Shuffled batches of indices whose documents have similar lengths.
 
     Indices are shuffled, cut into buckets of ``bucket_size`` batches, sorted by length

@@ -5,7 +5,9 @@ from sslvae_text import SSVAETextClassifier, SupervisedTextClassifier
 from sslvae_text.datasets import make_text_classification
 
 # Small networks: the tests check behaviour, not accuracy at the paper's sizes.
-TINY = dict(embedding_dim=8, hidden_size=8, max_epochs=2, random_state=0, device="cpu")
+# Two validation checks of two updates each.
+TINY = dict(embedding_dim=8, hidden_size=8, validation_interval=2, max_updates=4, random_state=0,
+            device="cpu")
 TINY_SSVAE = dict(TINY, z_dim=4, y_dim=4, decoder_size=8)
 
 

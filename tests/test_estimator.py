@@ -245,9 +245,9 @@ def test_pipeline_with_the_classifier_last(corpus):
 
 def test_explicit_validation_data_drives_early_stopping(corpus):
     X, y, X_u, X_test, y_test = corpus
-    clf = tiny_ssvae(max_epochs=3).fit(X, y, X_unlabeled=X_u, validation_data=(X_test, y_test))
+    clf = tiny_ssvae(max_updates=6).fit(X, y, X_unlabeled=X_u, validation_data=(X_test, y_test))
     assert clf.n_labeled_ == len(X)
-    best = clf.history_[clf.best_epoch_ - 1]["valid_accuracy"]
+    best = clf.history_[clf.best_iteration_ - 1]["valid_accuracy"]
     assert best == clf.best_validation_score_ == max(h["valid_accuracy"] for h in clf.history_)
     assert clf.score(X_test, y_test) == pytest.approx(best)
     with pytest.raises(ValueError, match="labels absent from y"):

@@ -1,5 +1,7 @@
 """The training loop: learning, early stopping, progress, options, embeddings."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -8,7 +10,7 @@ from gensim.models import Word2Vec
 from conftest import tiny_ssvae, tiny_supervised
 from sslvae_text import SSVAETextClassifier, SupervisedTextClassifier
 from sslvae_text.datasets import make_text_classification
-from sslvae_text.estimator import _BaseTextClassifier
+from sslvae_text import training
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +29,8 @@ def four_classes():
 ], ids=["supervised", "ssvae-kl-z", "ssvae"])
 def test_learns_a_generated_corpus_well_above_chance(four_classes, make):
     X, y, X_u, X_test, y_test = four_classes
-    clf = make().set_params(n_iter_no_change=4, lr_patience=2, max_epochs=25)
+    clf = make().set_params(n_iter_no_change=4, lr_patience=2, validation_interval="epoch",
+                            max_updates=450)
     clf.fit(X, y, X_unlabeled=X_u)
     assert clf.score(X_test, y_test) > 0.8  # chance is 0.25
     assert clf.termination_condition_ == "no_change"
@@ -35,27 +38,28 @@ def test_learns_a_generated_corpus_well_above_chance(four_classes, make):
 
 def test_learning_rate_cut_and_early_stop_follow_the_paper(corpus, monkeypatch):
     X, y, X_u, _, _ = corpus
-    # A validation accuracy that never improves after the first epoch.
-    monkeypatch.setattr(_BaseTextClassifier, "_logits",
-                        lambda self, ids: np.tile([1.0, 0.0, 0.0], (len(ids), 1)))
-    clf = tiny_ssvae(max_epochs=50, lr_patience=4, n_iter_no_change=8, learning_rate=0.004)
+    # A validation score that never improves after the first check.
+    monkeypatch.setattr(training, "predict_logits",
+                        lambda module, ids, n_classes: np.tile([1.0, 0.0, 0.0], (len(ids), 1)))
+    clf = tiny_ssvae(max_updates=100, lr_patience=4, n_iter_no_change=8, learning_rate=0.004)
     clf.fit(X, y, X_unlabeled=X_u)
     rates = [h["learning_rate"] for h in clf.history_]
-    assert clf.n_iter_ == 9 and clf.best_epoch_ == 1 and clf.termination_condition_ == "no_change"
+    assert clf.n_iter_ == 9 and clf.best_iteration_ == 1 and clf.termination_condition_ == "no_change"
     assert rates[:5] == [0.004] * 5 and rates[5] == pytest.approx(0.001)
     assert rates[5:] == pytest.approx([0.001] * 4)  # the counter restarts after a cut
 
 
-def test_no_validation_trains_max_epochs_and_keeps_the_last_weights(corpus):
+def test_no_validation_trains_max_updates_and_keeps_the_last_weights(corpus):
     X, y, _, _, _ = corpus
-    clf = tiny_supervised(validation_fraction=None, max_epochs=3).fit(X, y)
-    assert clf.n_iter_ == clf.best_epoch_ == 3 and clf.best_validation_score_ is None
+    clf = tiny_supervised(validation_fraction=None, max_updates=6).fit(X, y)
+    assert clf.n_iter_ == clf.best_iteration_ == 3 and clf.best_validation_score_ is None
+    assert clf.n_updates_ == 6 and clf.termination_condition_ == "max_updates"
     assert clf.n_labeled_ == len(X) and clf.history_[-1]["valid_accuracy"] is None
 
 
 def test_kl_annealing_and_flags_show_in_the_history(corpus):
     X, y, X_u, _, _ = corpus
-    clf = tiny_ssvae(kl_warmup=1, kl_ramp=4, max_epochs=3).fit(X, y, X_unlabeled=X_u)
+    clf = tiny_ssvae(kl_warmup=1, kl_ramp=4, max_updates=6).fit(X, y, X_unlabeled=X_u)
     weights = [h["kl_weight"] for h in clf.history_]
     assert weights[0] < weights[-1] <= 1 and clf.history_[-1]["kl_z"] > 0
     no_kl = tiny_ssvae(use_kl=False, use_z=False).fit(X, y, X_unlabeled=X_u)
@@ -66,11 +70,11 @@ def test_kl_annealing_and_flags_show_in_the_history(corpus):
 def test_adaptive_softmax_is_the_default_and_full_the_papers(corpus):
     X, y, X_u, _, _ = corpus
     assert SSVAETextClassifier().output_layer == "adaptive"
-    default = tiny_ssvae(max_epochs=1, decoder_size=16).fit(X, y, X_unlabeled=X_u)
+    default = tiny_ssvae(max_updates=2, decoder_size=16).fit(X, y, X_unlabeled=X_u)
     assert isinstance(default.module_.p_x.output, torch.nn.AdaptiveLogSoftmaxWithLoss)
     assert default.module_.p_x.output.cutoffs[:-1] == [len(default.vocabulary_) // 10,
                                                       2 * len(default.vocabulary_) // 5]
-    paper = tiny_ssvae(max_epochs=1, output_layer="full").fit(X, y, X_unlabeled=X_u)
+    paper = tiny_ssvae(max_updates=2, output_layer="full").fit(X, y, X_unlabeled=X_u)
     assert isinstance(paper.module_.p_x.output, torch.nn.Linear)
 
 
@@ -98,7 +102,8 @@ def test_verbose_shows_progress_and_silent_by_default(corpus, capsys):
     out, err = capsys.readouterr()
     printed = out + err
     assert "no unlabeled documents" in printed
-    assert "epoch 1:" in printed and "epoch 2:" in printed and "valid_accuracy=" in printed
+    assert "check 1:" in printed and "check 2:" in printed and "valid_accuracy=" in printed
+    assert "valid_log_loss=" in printed and "updates=4" in printed
 
 
 def test_pretrained_embeddings_fill_the_embedding_rows_and_can_be_frozen(corpus, tmp_path):
@@ -120,7 +125,7 @@ def test_pretrained_embeddings_fill_the_embedding_rows_and_can_be_frozen(corpus,
 
 def test_mixed_precision_runs_the_decoder_in_bfloat16(corpus):
     X, y, X_u, _, _ = corpus
-    clf = tiny_ssvae(output_layer="adaptive", decoder_size=16, mixed_precision=True, max_epochs=1)
+    clf = tiny_ssvae(output_layer="adaptive", decoder_size=16, mixed_precision=True, max_updates=2)
     dtypes = set()
     original = torch.nn.LSTM.forward
 
@@ -140,11 +145,93 @@ def test_mixed_precision_runs_the_decoder_in_bfloat16(corpus):
 
 def test_use_z_builds_the_papers_two_encoders_unless_shared(corpus):
     X, y, X_u, _, _ = corpus
-    paper = tiny_ssvae(max_epochs=1).fit(X, y, X_unlabeled=X_u)
+    paper = tiny_ssvae(max_updates=2).fit(X, y, X_unlabeled=X_u)
     assert paper.module_.z_encoder is not None
     y_params = {id(p) for p in paper.module_.encoder.parameters()}
     assert y_params.isdisjoint(id(p) for p in paper.module_.z_encoder.parameters())
-    shared = tiny_ssvae(max_epochs=1, shared_encoder=True).fit(X, y, X_unlabeled=X_u)
+    shared = tiny_ssvae(max_updates=2, shared_encoder=True).fit(X, y, X_unlabeled=X_u)
     assert shared.module_.z_encoder is None and shared.module_.q_z is not None
-    no_z = tiny_ssvae(max_epochs=1, use_z=False).fit(X, y, X_unlabeled=X_u)
+    no_z = tiny_ssvae(max_updates=2, use_z=False).fit(X, y, X_unlabeled=X_u)
     assert no_z.module_.z_encoder is None
+
+
+# -- the schedule: updates, validation checks, cycled labeled batches ------------------------------
+
+def test_validation_interval_settings():
+    # "epoch": the batches bucketed_batches makes of the labeled documents (the authors' check)
+    assert training.resolve_interval("epoch", 4000, 32) == 125
+    assert training.resolve_interval("epoch", 45, 32) == 2
+    assert training.resolve_interval("epoch", 1700, 32) == 50 + 4  # a bucket of 1,600, then 100 more
+    # "auto": the same when labels are many, at least 100 updates when they are few
+    assert training.resolve_interval("auto", 4000, 32) == 125
+    assert training.resolve_interval("auto", 45, 32) == training.MIN_AUTO_INTERVAL == 100
+    assert training.resolve_interval(7, 45, 32) == 7
+    rng = np.random.RandomState(0)
+    for n in (1, 31, 45, 1600, 1700, 4000):
+        assert len(training.bucketed_batches(np.ones(n, int), 32, rng)) == training.batches_per_pass(n, 32)
+
+
+def test_checks_come_every_validation_interval_updates(corpus):
+    X, y, X_u, _, _ = corpus
+    clf = tiny_ssvae(validation_interval=3, max_updates=10, n_iter_no_change=100).fit(X, y, X_unlabeled=X_u)
+    assert [h["updates"] for h in clf.history_] == [3, 6, 9, 10]
+    assert [h["iteration"] for h in clf.history_] == [1, 2, 3, 4]
+    assert clf.n_updates_ == 10 and clf.validation_interval_ == 3
+    auto = tiny_supervised(validation_interval="auto", max_updates=150).fit(X, y)
+    # 54 training documents make 2 batches of 32, yet a check comes every 100 updates
+    assert auto.validation_interval_ == 100 and [h["updates"] for h in auto.history_] == [100, 150]
+
+
+def test_labeled_batches_cycle_through_every_document_each_pass():
+    """Few labels: the labeled set is reshuffled and gone through again, every document once a pass."""
+    seen = []
+
+    def loss_fn(module, tokens, lengths, labels, step):
+        seen.append(sorted(tokens[:, 0].tolist()))  # each document's first word is its number
+        return module.classify(tokens, lengths).sum() * 0.0, {}
+
+    from sslvae_text.model import SSVAE
+    module = SSVAE(vocabulary_size=20, n_classes=2, embedding_dim=4, hidden_size=3, decoder_size=0)
+    ids = [np.array([i + 2, 1]) for i in range(10)]
+    result = training.train(
+        module, loss_fn, ids_train=ids, y_train=np.arange(10) % 2, ids_unlabeled=[], ids_val=None,
+        y_val=None, n_classes=2, batch_size=4, learning_rate=1e-3, interval=3, lr_patience=4,
+        n_iter_no_change=8, max_updates=12, mixed_precision=False, rng=np.random.RandomState(0))
+    assert result.n_updates == len(seen) == 12  # 4 passes of 3 batches over 10 documents
+    for p in range(4):
+        assert sorted(sum(seen[3 * p: 3 * p + 3], [])) == list(range(2, 12))
+    assert seen[:3] != seen[3:6]  # reshuffled between passes
+
+
+def test_kl_annealing_starts_within_a_default_fit_on_few_labels(corpus):
+    X, y, X_u, _, _ = corpus
+    defaults = SSVAETextClassifier()
+    assert (defaults.validation_interval, defaults.kl_warmup, defaults.kl_ramp) == ("auto", "auto", "auto")
+    # any fit runs at least n_iter_no_change + 1 checks; 3 are enough to reach a weight of 1
+    clf = tiny_ssvae(validation_interval="auto", max_updates=20000, n_iter_no_change=3).fit(
+        X[:30], y[:30], X_unlabeled=X_u)
+    weights = [h["kl_weight"] for h in clf.history_]  # means over each interval
+    assert clf.termination_condition_ == "no_change" and len(weights) >= 4
+    assert weights[0] == 0 < weights[1] < weights[2] < weights[3] == 1.0  # warm-up 1 interval, ramp 2
+    assert clf.history_[-1]["kl_z"] > 0 and clf.history_[-1]["kl_y"] > 0
+
+
+def test_equal_validation_accuracy_is_broken_by_log_loss(corpus, monkeypatch):
+    X, y, _, _, _ = corpus
+    scores = iter([(0.5, 1.0), (0.5, 0.9), (0.5, 0.8), (0.5, 0.85), (0.4, 0.5), (0.5, 0.8),
+                   (0.5, 0.9), (0.9, 2.0)])
+    monkeypatch.setattr(training, "validation_scores", lambda logits, y: next(scores))
+    clf = tiny_supervised(max_updates=100, n_iter_no_change=4, lr_patience=10).fit(X, y)
+    # checks 2 and 3 improve by loss alone; 4-7 do not (a lower loss with a lower accuracy, or
+    # the same loss again), so the fit stops at check 7 and keeps check 3
+    assert clf.best_iteration_ == 3 and clf.n_iter_ == 7
+    assert clf.best_validation_score_ == 0.5 and clf.history_[2]["valid_log_loss"] == 0.8
+
+
+def test_a_tiny_validation_set_is_warned_about(corpus):
+    X, y, _, _, _ = corpus
+    with pytest.warns(UserWarning, match="validation set has 6 documents"):
+        tiny_supervised().fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        tiny_supervised(validation_fraction=None).fit(X, y)

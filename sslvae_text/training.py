@@ -1,0 +1,190 @@
+"""The training loop shared by the estimators: updates, validation checks, early stopping.
+
+Training is counted in updates, not in passes over the labeled documents. Labeled and
+unlabeled batches are both drawn from endless, reshuffled cycles, so a handful of labels
+still gets as many updates as the unlabeled documents need. The model is checked on the
+validation set every ``interval`` updates; a check improves on the best one when its accuracy
+is higher, or equal with a lower log-loss (on a small validation set accuracy ties often, and
+the loss still tells the checks apart). The learning rate is divided by 4 after
+``lr_patience`` checks without improvement, training stops after ``n_iter_no_change``, and the
+weights of the best check are kept.
+
+With ``interval`` equal to :func:`batches_per_pass` of the labeled documents, this is the
+authors' schedule: one check per pass over the labeled set.
+"""
+
+import copy
+import time
+import warnings
+from collections import defaultdict
+
+import numpy as np
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from tqdm.auto import tqdm
+
+from .model import make_optimizer
+from .text import BUCKET_SIZE, bucketed_batches, pad_batch, sorted_batches
+
+#: Fewest updates between two validation checks with ``validation_interval="auto"``.
+MIN_AUTO_INTERVAL = 100
+_INFERENCE_BATCH_SIZE = 256
+
+
+def batches_per_pass(n_documents, batch_size):
+    """Number of batches :func:`~sslvae_text.text.bucketed_batches` makes of ``n_documents``."""
+    span = batch_size * BUCKET_SIZE
+    full, rest = divmod(n_documents, span)
+    return full * BUCKET_SIZE + -(-rest // batch_size)
+
+
+def resolve_interval(validation_interval, n_labeled, batch_size):
+    """Updates between validation checks: an int, one labeled pass ("epoch"), or "auto".
+
+    "auto" is one pass over the labeled documents, but at least :data:`MIN_AUTO_INTERVAL`
+    updates: the authors' schedule when labels are many, and enough training between checks
+    when they are few.
+    """
+    if validation_interval == "epoch":
+        return batches_per_pass(n_labeled, batch_size)
+    if validation_interval == "auto":
+        return max(batches_per_pass(n_labeled, batch_size), MIN_AUTO_INTERVAL)
+    return int(validation_interval)
+
+
+def cycle_batches(lengths, batch_size, rng):
+    """Length-bucketed batches of indices forever, reshuffled at every pass."""
+    while True:
+        yield from bucketed_batches(lengths, batch_size, rng)
+
+
+def predict_logits(module, ids, n_classes):
+    """Logits of q(y|x) for encoded documents, batched by length; no decoder runs."""
+    device = next(module.parameters()).device
+    logits = np.empty((len(ids), n_classes), dtype=np.float64)
+    was_training = module.training
+    module.eval()
+    with torch.no_grad():
+        for rows in sorted_batches(np.array([len(s) for s in ids]), _INFERENCE_BATCH_SIZE):
+            tokens, lengths = pad_batch([ids[i] for i in rows])
+            logits[rows] = module.classify(tokens.to(device), lengths).double().cpu().numpy()
+    module.train(was_training)
+    return logits
+
+
+def validation_scores(logits, y):
+    """Accuracy and mean log-loss of the predicted distributions against labels ``y``."""
+    log_p = logits - logits.max(axis=1, keepdims=True)
+    log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    return float(np.mean(log_p.argmax(1) == y)), float(-np.mean(log_p[np.arange(len(y)), y]))
+
+
+class TrainingResult:
+    """What a training run leaves: the per-check history and why it stopped."""
+
+    def __init__(self):
+        self.history, self.n_updates = [], 0
+        self.best_iteration, self.best_accuracy, self.best_log_loss = None, None, None
+        self.termination = "max_updates"
+
+
+def train(
+    module, loss_fn, *, ids_train, y_train, ids_unlabeled, ids_val, y_val, n_classes, batch_size,
+    learning_rate, interval, lr_patience, n_iter_no_change, max_updates, mixed_precision, rng,
+    history_terms=(), verbose=0,
+):
+    """Train ``module`` in place; returns a :class:`TrainingResult`.
+
+    Parameters
+    ----------
+    module : SSVAE
+        On the device it trains on.
+    loss_fn : callable
+        ``loss_fn(module, tokens, lengths, labels, step) -> (loss, {name: tensor or float})``;
+        ``labels`` are -1 on unlabeled rows, ``step`` counts updates from 0.
+    ids_train, y_train : list of arrays, ndarray
+        Encoded labeled documents and their class indices.
+    ids_unlabeled : list of arrays
+        Encoded unlabeled documents; each update adds a batch of them when there are any.
+    ids_val, y_val : list of arrays or None, ndarray or None
+        Validation documents; None trains ``max_updates`` updates and keeps the last weights.
+    interval : int
+        Updates between validation checks (one history entry per check).
+    """
+    device = next(module.parameters()).device
+    optimizer = make_optimizer(module, learning_rate)
+    labeled = cycle_batches(np.array([len(s) for s in ids_train]), batch_size, rng)
+    unlabeled = (cycle_batches(np.array([len(s) for s in ids_unlabeled]), batch_size, rng)
+                 if ids_unlabeled else None)
+    result = TrainingResult()
+    best_state, n_bad = None, 0
+    check = 0
+    try:
+        while result.n_updates < max_updates:
+            check += 1
+            start = time.perf_counter()
+            module.train()
+            sums = defaultdict(float)
+            n_steps = min(interval, max_updates - result.n_updates)
+            progress = tqdm(range(n_steps), desc=f"check {check}", disable=not verbose, leave=False)
+            for _ in progress:
+                rows = next(labeled)
+                sequences = [ids_train[i] for i in rows]
+                labels = y_train[rows].tolist()
+                if unlabeled is not None:
+                    extra = next(unlabeled)
+                    sequences += [ids_unlabeled[i] for i in extra]
+                    labels += [-1] * len(extra)
+                tokens, lengths = pad_batch(sequences)
+                labels = torch.tensor(labels, device=device)
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=mixed_precision):
+                    loss, terms = loss_fn(module, tokens.to(device), lengths, labels, result.n_updates)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                result.n_updates += 1
+                for name, value in terms.items():
+                    sums[name] += float(value)
+                if verbose:
+                    progress.set_postfix({k: f"{v / (progress.n + 1):.3g}" for k, v in sums.items()},
+                                         refresh=False)
+            record = {"iteration": check, "updates": result.n_updates}
+            record.update({name: None for name in history_terms})
+            record.update({name: total / n_steps for name, total in sums.items()})
+            accuracy = log_loss = None
+            if ids_val is not None:
+                accuracy, log_loss = validation_scores(predict_logits(module, ids_val, n_classes), y_val)
+            record.update(valid_accuracy=accuracy, valid_log_loss=log_loss,
+                          learning_rate=optimizer.param_groups[0]["lr"],
+                          seconds=time.perf_counter() - start)
+            result.history.append(record)
+            if verbose:
+                tqdm.write(f"check {check}: " + ", ".join(
+                    f"{k}={v:.4g}" for k, v in record.items() if k != "iteration" and v is not None))
+            if accuracy is None:
+                continue
+            if best_state is None or (accuracy, -log_loss) > (result.best_accuracy, -result.best_log_loss):
+                result.best_iteration, result.best_accuracy, result.best_log_loss = check, accuracy, log_loss
+                best_state, n_bad = copy.deepcopy(module.state_dict()), 0
+                continue
+            n_bad += 1
+            if n_bad >= n_iter_no_change:
+                result.termination = "no_change"
+                break
+            if n_bad % lr_patience == 0:
+                for group in optimizer.param_groups:
+                    group["lr"] *= 0.25
+    except KeyboardInterrupt:
+        result.termination = "interrupted"
+        warnings.warn("Training interrupted by the user; the best weights so far are kept.")
+    if best_state is None:
+        result.best_iteration = len(result.history)
+    else:
+        module.load_state_dict(best_state)
+        if result.termination == "max_updates" and result.best_iteration == len(result.history):
+            warnings.warn(
+                f"Stopped at max_updates={max_updates} while the validation score was still "
+                "improving; consider raising max_updates.", ConvergenceWarning,
+            )
+    module.eval()
+    return result
