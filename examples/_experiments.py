@@ -19,7 +19,9 @@ import contextlib
 import csv
 import hashlib
 import json
+import lzma
 import os
+import pickle
 import re
 import socket
 import sys
@@ -57,7 +59,12 @@ OBJECTIVES = {
     "SSVAE-{z}": ("ssvae-z", SSVAETextClassifier, {"use_kl": True, "use_z": False}),
     "SSVAE-{KL,z}": ("ssvae-kl-z", SSVAETextClassifier, {"use_kl": False, "use_z": False}),
 }
-OBJECTIVE_IDS = {v[0]: k for k, v in OBJECTIVES.items()}
+# Classic peers on the same splits: what a user would try first. Word and word-pair TF-IDF with
+# a logistic regression whose C is chosen by 3-fold cross-validation on the labeled documents
+# (the default C=1 is far too strong a penalty for a few hundred documents), and scikit-learn's
+# self-training of that model over the unlabeled documents too. name: command-line id
+PEERS = {"TF-IDF + LogReg": "tfidf-logreg", "Self-training (TF-IDF + LogReg)": "self-training"}
+OBJECTIVE_IDS = {v[0]: k for k, v in OBJECTIVES.items()} | {v: k for k, v in PEERS.items()}
 ALPHAS = (1, 10, 100, 1000)
 PROPORTIONS = (0.01, 0.03, 0.1, 0.3, 1.0)
 
@@ -250,12 +257,27 @@ def _cached_corpus(dataset, data_home, train_file):
 
 
 def load_runs(dataset, data_home=None, *, quick=False, labeled_proportion=1.0, train_file=None,
-              random_state=0):
+              random_state=0, cache=None):
     """The protocol's 5 runs of ``dataset`` and a note on stand-ins ('' when canonical).
 
     Quick mode draws few documents (``QUICK_PROTOCOL``) and, without ``data_home``, generates a
-    corpus; a full run without ``data_home`` is an error.
+    corpus; a full run without ``data_home`` is an error. With a ``cache`` folder, the runs are
+    read from (or written to) one compressed pickle per dataset and labeled proportion: reading
+    IMDB's archive takes a minute, and the pickle of its runs is a third of the archive's size.
     """
+    if cache is not None and not quick:
+        name = f"{dataset}-{labeled_proportion:g}-{random_state}-{train_file or ''}".replace("/", "_")
+        path = Path(cache) / f"runs-{name}.pkl.xz"
+        if path.exists():
+            with lzma.open(path, "rb") as f:
+                return pickle.load(f)
+        loaded = load_runs(dataset, data_home, labeled_proportion=labeled_proportion,
+                           train_file=train_file, random_state=random_state)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with lzma.open(path.with_suffix(".tmp"), "wb") as f:
+            pickle.dump(loaded, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(path.with_suffix(".tmp"), path)
+        return loaded
     if data_home is None and not quick:
         raise SystemExit("--data-home is required outside --quick (a folder laid out like shared/data).")
     spec = _cached_corpus(dataset, None if data_home is None else str(data_home), train_file)
@@ -277,6 +299,35 @@ def load_runs(dataset, data_home=None, *, quick=False, labeled_proportion=1.0, t
 
 
 # -- one fit ------------------------------------------------------------------------------------
+
+def make_peer(objective, X, y):
+    """A classic peer (``PEERS``) fitted on labeled ``X, y`` (-1: unlabeled, for self-training)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.semi_supervised import SelfTrainingClassifier
+
+    labeled = y != -1
+    X_labeled = [x for x, keep in zip(X, labeled) if keep]
+    n_folds = int(min(3, np.bincount(y[labeled]).min()))
+    # a class with a single document leaves no fold to cross-validate: the grid's middle C
+    regression = (LogisticRegressionCV(Cs=np.logspace(-1, 3, 9), cv=n_folds, max_iter=2000)
+                  if n_folds >= 2 else LogisticRegression(C=10.0, max_iter=2000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        supervised = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+                                   regression).fit(X_labeled, y[labeled])
+        if objective == "TF-IDF + LogReg":
+            return supervised
+        C = supervised[-1].C_[0] if n_folds >= 2 else regression.C
+        classifier = LogisticRegression(C=C, max_iter=2000)
+        return make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+                             SelfTrainingClassifier(classifier, threshold=0.9)).fit(X, y)
+
+
+def has_alpha(objective):
+    return OBJECTIVES.get(objective, (None, None))[1] is SSVAETextClassifier
+
 
 def make_estimator(objective, dataset, *, alpha=None, quick=False, run=0, max_updates=None,
                    device="cpu", embeddings=None, output_layer=None, shared_encoder=False,
@@ -330,6 +381,8 @@ def torch_threads(n):
 
 
 def _fit_one(job):
+    if job["objective"] in PEERS:
+        return _fit_peer(job)
     run = job["data"]
     clf = make_estimator(job["objective"], job["dataset"], alpha=job["alpha"], quick=job["quick"],
                          run=job["run"], max_updates=job["max_updates"], device=job["device"],
@@ -340,7 +393,7 @@ def _fit_one(job):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(run["X_train"], run["y_train"], X_unlabeled=run["X_unlabeled"],
-                validation_data=(run["X_val"], run["y_val"]))
+                validation_data=None if run["X_val"] is None else (run["X_val"], run["y_val"]))
     fit_seconds = time.perf_counter() - start
     accuracies = {}
     for name, (X_test, y_test) in run["tests"].items():
@@ -352,13 +405,33 @@ def _fit_one(job):
         clf.set_params(max_length=MAX_LENGTH[job["dataset"]])
     record = {k: job[k] for k in KEY_FIELDS}
     record.update(
-        val_accuracy=float(clf.score(run["X_val"], run["y_val"])), accuracy=accuracies,
+        val_accuracy=(clf.best_validation_score_ if run["X_val"] is None
+                      else float(clf.score(run["X_val"], run["y_val"]))), accuracy=accuracies,
         seconds=round(time.perf_counter() - start, 2), fit_seconds=round(fit_seconds, 2),
         n_iter=clf.n_iter_, n_updates=clf.n_updates_, best_iteration=clf.best_iteration_,
         validation_interval=clf.validation_interval_, embeddings_seconds=round(clf.embeddings_seconds_, 2),
         termination=clf.termination_condition_, n_train=len(run["X_train"]),
-        n_val=len(run["X_val"]), n_unlabeled=clf.n_unlabeled_, device=clf.device_,
+        n_val=None if run["X_val"] is None else len(run["X_val"]), n_unlabeled=clf.n_unlabeled_,
+        device=clf.device_,
         host=socket.gethostname(), finished=time.strftime("%Y-%m-%d %H:%M:%S"),
+    )
+    return record
+
+
+def _fit_peer(job):
+    """Fit a classic peer on the run's documents (self-training: with the unlabeled ones)."""
+    run, start = job["data"], time.perf_counter()
+    X, y = list(run["X_train"]), np.asarray(run["y_train"])
+    if job["objective"] != "TF-IDF + LogReg":
+        X, y = X + list(run["X_unlabeled"]), np.concatenate([y, np.full(len(run["X_unlabeled"]), -1)])
+    clf = make_peer(job["objective"], X, y)
+    record = {k: job[k] for k in KEY_FIELDS}
+    record.update(
+        val_accuracy=None if run["X_val"] is None else float(clf.score(run["X_val"], run["y_val"])),
+        accuracy={name: float(clf.score(X_t, y_t)) for name, (X_t, y_t) in run["tests"].items()},
+        seconds=round(time.perf_counter() - start, 2), n_iter=None, n_updates=None,
+        n_train=len(run["X_train"]), n_val=None if run["X_val"] is None else len(run["X_val"]),
+        n_unlabeled=len(X) - len(run["X_train"]), host=socket.gethostname(), finished=time.strftime("%Y-%m-%d %H:%M:%S"),
     )
     return record
 
@@ -477,10 +550,11 @@ def run_jobs(jobs, log, args, on_record=None):
             elapsed = time.perf_counter() - start
             rate = elapsed / done
             tests = " ".join(f"test[{DISPLAY[k]}]={v:.4f}" for k, v in record["accuracy"].items())
+            val = "-" if record["val_accuracy"] is None else f"{record['val_accuracy']:.4f}"
+            updates = "" if record["n_updates"] is None else f"{record['n_updates']} updates, "
             print(f"[{done}/{len(todo)} done, {len(todo) - done} left, {hms(elapsed)} elapsed, "
                   f"~{hms(rate * (len(todo) - done))} to go] {describe(record)}: "
-                  f"val={record['val_accuracy']:.4f} {tests} ({record['n_updates']} updates, "
-                  f"{record['seconds']:.0f} s)", flush=True)
+                  f"val={val} {tests} ({updates}{record['seconds']:.0f} s)", flush=True)
             if on_record is not None:
                 on_record()
     return len(todo)
@@ -504,7 +578,7 @@ def make_jobs(dataset, runs, objectives, alphas, args, *, config, tests=None, te
                     X_unlabeled=run.X_unlabeled,
                     tests={t: (run.X_test, run.y_test) if t == dataset else test_sets[t] for t in tests})
         for objective in objectives:
-            grid = [{"alpha": None}] if objective == "Supervised" else ParameterGrid({"alpha": alphas})
+            grid = ParameterGrid({"alpha": alphas}) if has_alpha(objective) else [{"alpha": None}]
             for params in grid:
                 jobs.append(dict(
                     dataset=dataset, objective=objective, labeled_proportion=run.labeled_proportion,
@@ -546,7 +620,7 @@ def selected_runs(log, dataset, objective, proportion, runs, alphas, config, tes
         latest = {}
         for r in records:
             latest[r["alpha"]] = r
-        chosen = select_alpha(list(latest.values()), [None] if objective == "Supervised" else alphas)
+        chosen = select_alpha(list(latest.values()), alphas if has_alpha(objective) else [None])
         if chosen is not None:
             out[run] = chosen
     return out
@@ -744,7 +818,7 @@ def time_iterations(dataset, run, *, device="cpu", n_iterations=200, warmup=5, q
 
 # -- command line -------------------------------------------------------------------------------
 
-def parser(description, script, *, alphas=True, datasets=DATASETS):
+def parser(description, script, *, alphas=True, datasets=DATASETS, peers=True):
     ap = argparse.ArgumentParser(prog=script, description=description,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.set_defaults(script=script)
@@ -753,8 +827,9 @@ def parser(description, script, *, alphas=True, datasets=DATASETS):
                     help="folder laid out like shared/data (imdb/, yelp/, ag_news/, dbpedia/); "
                          "optional with --quick (a generated corpus is used)")
     ap.add_argument("--datasets", nargs="+", default=list(datasets), choices=DATASETS)
-    ap.add_argument("--objectives", nargs="+", default=[v[0] for v in OBJECTIVES.values()],
-                    choices=[v[0] for v in OBJECTIVES.values()])
+    ids = [v[0] for v in OBJECTIVES.values()] + (list(PEERS.values()) if peers else [])
+    ap.add_argument("--objectives", nargs="+", default=ids, choices=ids,
+                    help="what to fit" + (" (the last two are the classic peers)" if peers else ""))
     ap.add_argument("--runs", nargs="+", type=int, default=None, help="which of the 5 runs (default: all)")
     if alphas:
         ap.add_argument("--alphas", nargs="+", type=float, default=None,
@@ -779,6 +854,9 @@ def parser(description, script, *, alphas=True, datasets=DATASETS):
                     help="q(z|x) reads y's encoder (shared_encoder=True), not a BiLSTM of its own as in the paper")
     ap.add_argument("--embeddings", default=None,
                     help="pretrained word vectors (e.g. fastText wiki.en.vec); default: random, fine-tuned")
+    ap.add_argument("--cache", default=None, metavar="DIR",
+                    help="keep each dataset's protocol runs in DIR (compressed pickles) and read "
+                         "them from there next time, instead of the raw corpus")
     ap.add_argument("--report-only", action="store_true",
                     help="write the tables from what runs.jsonl holds, fit nothing")
     ap.add_argument("--quick", action="store_true",
@@ -822,7 +900,7 @@ def load_all(datasets, args, *, labeled_proportion=1.0):
         print(f"loading {DISPLAY[dataset]} ...", flush=True)
         all_runs, notes[dataset] = load_runs(
             dataset, args.data_home, quick=args.quick, labeled_proportion=labeled_proportion,
-            train_file=args.train_files.get(dataset))
+            train_file=args.train_files.get(dataset), cache=args.cache)
         runs[dataset] = [all_runs[i] for i in args.runs]
     return runs, notes
 

@@ -40,7 +40,7 @@ def write_report(log, args, config, notes):
         for dataset in args.datasets:
             stats = cells[dataset, objective]
             row += [ex.fmt(stats, bold=stats is not None and stats[0] == best[dataset]),
-                    ex.fmt(ex.PAPER_TABLE2[objective][dataset])]
+                    ex.fmt(ex.PAPER_TABLE2.get(objective, {}).get(dataset))]
         rows.append(row)
     lines = ex.header_lines("Table 2: accuracy (%) with 4,000 labeled documents", args, notes)
     lines += [ex.markdown_table(header, rows), "",

@@ -115,7 +115,7 @@ def _main(args, torch):
         if args.report_only:
             continue
         runs, notes[dataset] = ex.load_runs(dataset, args.data_home, quick=args.quick,
-                                            train_file=args.train_files.get(dataset))
+                                            train_file=args.train_files.get(dataset), cache=args.cache)
         print(f"[{i}/{len(todo)}, {ex.hms(time.perf_counter() - start)} elapsed] timing "
               f"{ex.DISPLAY[dataset]} on {device}: {job['iterations']} iterations x {len(VARIANTS)} variants "
               f"x {len(ex.ARCHITECTURES)} architectures ...",

@@ -52,7 +52,7 @@ def write_report(log, args, config, notes, directions):
 
 
 def main(argv=None):
-    ap = ex.parser(__doc__, Path(__file__).name, datasets=("imdb", "yelp"))
+    ap = ex.parser(__doc__, Path(__file__).name, peers=False, datasets=("imdb", "yelp"))
     args = ex.finish_args(ap.parse_args(argv), argv)
     directions = [(s, t) for s, t in DIRECTIONS if s in args.datasets and t in args.datasets]
     if not directions:

@@ -41,14 +41,14 @@ def write_report(log, args, config, notes, plot=False):
             for p in args.proportions:
                 stats, accuracies = cells[objective, p][:2]
                 mark = ""
-                if objective not in ("Supervised", "SSVAE") and ("SSVAE", p) in cells:
+                if ex.has_alpha(objective) and objective != "SSVAE" and ("SSVAE", p) in cells:
                     diff, pvalue = ex.paired_test(accuracies, cells["SSVAE", p][1])
                     if pvalue is not None and pvalue < 0.05:
                         mark = "*" if diff > 0 else "†"
                 ours.append(ex.fmt(stats, mark, bold=stats is not None and stats[0] == best[p]))
                 if stats is not None:
                     curves.setdefault(dataset, {}).setdefault(objective, []).append((p, stats[0], stats[1] or 0.0))
-            published = dict(zip(ex.PROPORTIONS, ex.PAPER_TABLE5[dataset][objective]))
+            published = dict(zip(ex.PROPORTIONS, ex.PAPER_TABLE5[dataset].get(objective, [])))
             paper = [ex.fmt(published[p][:2], published[p][2]) if p in published else "-"
                      for p in args.proportions]
             rows.append([ex.DISPLAY[dataset], objective] + ours + paper)

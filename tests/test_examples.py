@@ -6,6 +6,7 @@ tiny files in the real corpora's layouts.
 
 import csv
 import gzip
+import json
 import importlib
 import sys
 from pathlib import Path
@@ -22,7 +23,8 @@ def scripts():
     sys.path.insert(0, str(EXAMPLES))
     try:
         yield {name: importlib.import_module(name) for name in (
-            "_experiments", "table2_accuracy", "table3_speed", "table4_out_of_domain", "table5_label_amounts")}
+            "_experiments", "few_labels", "table2_accuracy", "table3_speed", "table4_out_of_domain",
+            "table5_label_amounts")}
     finally:
         sys.path.remove(str(EXAMPLES))
 
@@ -35,36 +37,41 @@ def read_csv(path):
 def test_table2_quick_writes_tables_and_resumes(scripts, tmp_path, capsys):
     table2 = scripts["table2_accuracy"]
     argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp"]
-    # runs 0-2 x (Supervised + 4 SSVAE variants x alphas {1, 100})
-    assert table2.main(argv) == 3 * (1 + 4 * 2)
+    # runs 0-2 x (Supervised + 4 SSVAE variants x alphas {1, 100} + the 2 classic peers)
+    assert table2.main(argv) == 3 * (1 + 4 * 2 + 2)
     rows = read_csv(tmp_path / "table2.csv")
-    assert len(rows) == 27
+    assert len(rows) == 33
     assert set(rows[0]) >= {"dataset", "objective", "run", "alpha", "accuracy", "seconds"}
-    assert {r["objective"] for r in rows} == set(scripts["_experiments"].OBJECTIVES)
+    ex = scripts["_experiments"]
+    assert {r["objective"] for r in rows} == set(ex.OBJECTIVES) | set(ex.PEERS)
     # one selected alpha per (objective, run)
-    assert sum(r["selected"] == "True" for r in rows) == 5 * 3
+    assert sum(r["selected"] == "True" for r in rows) == 7 * 3
     text = (tmp_path / "table2.md").read_text()
     assert "| SSVAE-{KL,z} |" in text and "93.77(0.61)" in text  # ours beside the paper's
-    assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == 27
+    assert "| TF-IDF + LogReg |" in text and "| Self-training (TF-IDF + LogReg) |" in text
+    assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == 33
     out = capsys.readouterr().out
-    assert "[27/27 done, 0 left" in out
+    assert "[33/33 done, 0 left" in out
 
     assert table2.main(argv) == 0  # a rerun skips the finished fits
-    assert "27 fits in this sweep: 27 already in" in capsys.readouterr().out
-    assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == 27
+    assert "33 fits in this sweep: 33 already in" in capsys.readouterr().out
+    assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == 33
 
 
 def test_table5_reuses_table2_and_plots(scripts, tmp_path):
     common = ["--quick", "--results", str(tmp_path), "--datasets", "yelp",
-              "--objectives", "supervised", "ssvae", "ssvae-kl-z"]
-    assert scripts["table2_accuracy"].main(common) == 3 * (1 + 2 * 2)
+              "--objectives", "supervised", "ssvae", "ssvae-kl-z", "tfidf-logreg", "self-training"]
+    assert scripts["table2_accuracy"].main(common) == 3 * (1 + 2 * 2 + 2)
     # 100% comes from Table 2's fits; only 10% is fitted
-    assert scripts["table5_label_amounts"].main(common) == 3 * (1 + 2 * 2)
+    assert scripts["table5_label_amounts"].main(common) == 3 * (1 + 2 * 2 + 2)
     rows = read_csv(tmp_path / "table5.csv")
     assert {float(r["labeled_proportion"]) for r in rows} == {0.1, 1.0}
-    assert len(rows) == 30
+    assert len(rows) == 42
     text = (tmp_path / "table5.md").read_text()
     assert "10% (ours)" in text and "85.02(1.24)*" in text
+    # the peers, on the same splits, with no paper numbers beside them
+    peer_rows = [line for line in text.splitlines() if "LogReg" in line]
+    assert len(peer_rows) == 2 and all(line.endswith("| - | - |") for line in peer_rows)
     assert (tmp_path / "table5.png").stat().st_size > 0
 
 
@@ -75,6 +82,20 @@ def test_table4_quick_scores_the_other_domain(scripts, tmp_path):
     rows = read_csv(tmp_path / "table4.csv")
     assert {(r["dataset"], r["test_dataset"]) for r in rows} == {("imdb", "yelp"), ("yelp", "imdb")}
     assert "IMDB→Yelp" in (tmp_path / "table4.md").read_text()
+
+
+def test_few_labels_quick_has_the_peers_and_no_validation_fold(scripts, tmp_path):
+    argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp", "--runs", "0", "1"]
+    # 2 runs x (Supervised, SSVAE-{KL,z}, 2 peers) at 20 labeled documents
+    assert scripts["few_labels"].main(argv) == 2 * 4
+    rows = read_csv(tmp_path / "few_labels.csv")
+    assert {r["n_train"] for r in rows} == {"20"}  # the estimators hold their validation set out of these
+    text = (tmp_path / "few_labels.md").read_text()
+    assert "| Yelp | TF-IDF + LogReg |" in text and "| Yelp | Self-training (TF-IDF + LogReg) |" in text
+    records = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert all(r["n_val"] is None for r in records)
+    self_training = [r for r in records if r["objective"].startswith("Self")]
+    assert all(r["n_unlabeled"] == 60 for r in self_training)
 
 
 def test_table3_quick_times_every_variant(scripts, tmp_path):
