@@ -32,7 +32,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import ParameterGrid, train_test_split
 from sklearn.utils import Bunch
@@ -431,7 +430,8 @@ def _fit_peer(job):
         accuracy={name: float(clf.score(X_t, y_t)) for name, (X_t, y_t) in run["tests"].items()},
         seconds=round(time.perf_counter() - start, 2), n_iter=None, n_updates=None,
         n_train=len(run["X_train"]), n_val=None if run["X_val"] is None else len(run["X_val"]),
-        n_unlabeled=len(X) - len(run["X_train"]), host=socket.gethostname(), finished=time.strftime("%Y-%m-%d %H:%M:%S"),
+        n_unlabeled=len(X) - len(run["X_train"]), host=socket.gethostname(),
+        finished=time.strftime("%Y-%m-%d %H:%M:%S"),
     )
     return record
 
@@ -716,7 +716,8 @@ def header_lines(title, args, notes):
              "Schedule: " + ("the authors' (`--paper-schedule`: a validation check per pass over the "
                              "labeled documents, KL annealing over 3,000 + 3,000 updates)."
                              if args.paper_schedule else "the estimators' defaults (a validation check "
-                             "every max(one labeled pass, 100) updates, KL annealing fitted to it)."),
+                             "per pass over the larger of the labeled and unlabeled sets, at least "
+                             "100 updates; KL annealing fitted to it)."),
              "",
              "Encoders: " + ("one BiLSTM read by q(y|x) and q(z|x) (`--shared-encoder`, not the paper's)."
                              if args.shared_encoder else "a BiLSTM for y and another for z (the paper's)."),

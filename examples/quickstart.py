@@ -17,7 +17,7 @@ X_unlabeled = X[200:4000]
 X_test, y_test = X[4000:], y[4000:]
 
 # Smaller networks than the paper's (300-d embeddings, decoder 300): this corpus is small.
-sizes = dict(embedding_dim=64, hidden_size=64, validation_fraction=0.2, random_state=0)
+sizes = dict(embedding_dim=64, hidden_size=64, validation_fraction=0.25, random_state=0)
 models = {
     "Supervised": SupervisedTextClassifier(**sizes),
     "SSVAE-{KL,z}": SSVAETextClassifier(use_kl=False, use_z=False, alpha=10, decoder_size=128, **sizes),

@@ -110,9 +110,9 @@ _COMMON_PARAMETERS = """\
         Updates between two validation checks. Labeled batches are cycled like the unlabeled
         ones, so training length does not depend on the number of labels. "epoch" is one pass
         over the labeled training documents: with it, this is the authors' schedule. "auto"
-        is one pass, but at least 100 updates: the authors' schedule when labels are many
-        (100 updates is 3,200 labeled documents), and enough training between checks when
-        they are few.
+        is one pass over the larger of the labeled and unlabeled sets, and at least 100
+        updates: between two checks every document is seen once, and a few labels get as
+        much training as the unlabeled documents need.
 
     lr_patience : int, default=4
         The learning rate is divided by 4 after this many checks without a better
@@ -379,7 +379,8 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         return module.to(self.device_)
 
     def _train(self, ids_train, y_train, ids_unlabeled, ids_val, y_val, rng):
-        self.validation_interval_ = resolve_interval(self.validation_interval, len(ids_train), self.batch_size)
+        self.validation_interval_ = resolve_interval(
+            self.validation_interval, len(ids_train), len(ids_unlabeled), self.batch_size)
         if ids_val is not None and len(ids_val) < _SMALL_VALIDATION:
             warnings.warn(
                 f"The validation set has {len(ids_val)} documents: its accuracy moves in steps of "

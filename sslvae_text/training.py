@@ -38,17 +38,17 @@ def batches_per_pass(n_documents, batch_size):
     return full * BUCKET_SIZE + -(-rest // batch_size)
 
 
-def resolve_interval(validation_interval, n_labeled, batch_size):
+def resolve_interval(validation_interval, n_labeled, n_unlabeled, batch_size):
     """Updates between validation checks: an int, one labeled pass ("epoch"), or "auto".
 
-    "auto" is one pass over the labeled documents, but at least :data:`MIN_AUTO_INTERVAL`
-    updates: the authors' schedule when labels are many, and enough training between checks
-    when they are few.
+    "auto" is one pass over the larger of the labeled and unlabeled sets, and at least
+    :data:`MIN_AUTO_INTERVAL` updates: between two checks the model sees every document, and
+    a few labels still get enough training for a check to mean something.
     """
     if validation_interval == "epoch":
         return batches_per_pass(n_labeled, batch_size)
     if validation_interval == "auto":
-        return max(batches_per_pass(n_labeled, batch_size), MIN_AUTO_INTERVAL)
+        return max(batches_per_pass(max(n_labeled, n_unlabeled), batch_size), MIN_AUTO_INTERVAL)
     return int(validation_interval)
 
 

@@ -159,13 +159,14 @@ def test_use_z_builds_the_papers_two_encoders_unless_shared(corpus):
 
 def test_validation_interval_settings():
     # "epoch": the batches bucketed_batches makes of the labeled documents (the authors' check)
-    assert training.resolve_interval("epoch", 4000, 32) == 125
-    assert training.resolve_interval("epoch", 45, 32) == 2
-    assert training.resolve_interval("epoch", 1700, 32) == 50 + 4  # a bucket of 1,600, then 100 more
-    # "auto": the same when labels are many, at least 100 updates when they are few
-    assert training.resolve_interval("auto", 4000, 32) == 125
-    assert training.resolve_interval("auto", 45, 32) == training.MIN_AUTO_INTERVAL == 100
-    assert training.resolve_interval(7, 45, 32) == 7
+    assert training.resolve_interval("epoch", 4000, 10000, 32) == 125
+    assert training.resolve_interval("epoch", 45, 10000, 32) == 2
+    assert training.resolve_interval("epoch", 1700, 0, 32) == 50 + 4  # a bucket of 1,600, then 100 more
+    # "auto": a pass over the larger set, at least 100 updates
+    assert training.resolve_interval("auto", 4000, 10000, 32) == 313
+    assert training.resolve_interval("auto", 10000, 45, 32) == 313
+    assert training.resolve_interval("auto", 45, 0, 32) == training.MIN_AUTO_INTERVAL == 100
+    assert training.resolve_interval(7, 45, 10000, 32) == 7
     rng = np.random.RandomState(0)
     for n in (1, 31, 45, 1600, 1700, 4000):
         assert len(training.bucketed_batches(np.ones(n, int), 32, rng)) == training.batches_per_pass(n, 32)
@@ -180,6 +181,9 @@ def test_checks_come_every_validation_interval_updates(corpus):
     auto = tiny_supervised(validation_interval="auto", max_updates=150).fit(X, y)
     # 54 training documents make 2 batches of 32, yet a check comes every 100 updates
     assert auto.validation_interval_ == 100 and [h["updates"] for h in auto.history_] == [100, 150]
+    # with 4,000 unlabeled documents, a check per pass over them
+    many = tiny_ssvae(validation_interval="auto", max_updates=1).fit(X, y, X_unlabeled=X_u * 100)
+    assert many.validation_interval_ == training.batches_per_pass(4000, 32) == 125
 
 
 def test_labeled_batches_cycle_through_every_document_each_pass():
