@@ -554,7 +554,8 @@ class SSVAETextClassifier(_BaseTextClassifier):
     ----------
     alpha : float, default=10.0
         Weight of log q(y|x) on labeled documents (Eq. 2 of the paper), i.e. of the
-        supervised term against the ELBo terms. The paper tunes it in {1, 10, 100, 1000}.
+        supervised term against the ELBo terms, each averaged over its half of a batch. The
+        authors' grid amounts to {1, 10, 100, 1000} (docs/objectives.md).
 
     use_kl : bool, default=True
         Keep the KL terms of the ELBo. False drops them all (Eq. 4): none is computed.
