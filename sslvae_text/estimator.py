@@ -74,10 +74,10 @@ _COMMON_PARAMETERS = """\
         Size of the word embeddings (the paper uses 300-d fastText vectors).
 
     hidden_size : int, default=100
-        Units per direction of the encoder's BiLSTM.
+        Units per direction of each encoder BiLSTM (y's, and z's own one).
 
     dropout : float, default=0.5
-        Dropout on the embeddings fed to the encoder (and on the decoder's input).
+        Dropout on the embeddings fed to the encoders (and on the decoder's input).
 
     vocabulary_size : int, default=10000
         Number of most frequent lower-cased whitespace tokens kept; others become ``<unk>``.
@@ -109,7 +109,8 @@ _COMMON_PARAMETERS = """\
     validation_interval : int, "auto" or "epoch", default="auto"
         Updates between two validation checks. Labeled batches are cycled like the unlabeled
         ones, so training length does not depend on the number of labels. "epoch" is one pass
-        over the labeled training documents: with it, this is the authors' schedule. "auto"
+        over the labeled training documents: with it and ``kl_warmup=kl_ramp=3000``, this is
+        the authors' schedule (they broke no ties by the loss). "auto"
         is one pass over the larger of the labeled and unlabeled sets, and at least 100
         updates: between two checks every document is seen once, and a few labels get as
         much training as the unlabeled documents need.

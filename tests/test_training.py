@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from gensim.models import Word2Vec
+from sklearn.exceptions import ConvergenceWarning
 
 from conftest import tiny_ssvae, tiny_supervised
 from sslvae_text import SSVAETextClassifier, SupervisedTextClassifier
@@ -239,3 +240,43 @@ def test_a_tiny_validation_set_is_warned_about(corpus):
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         tiny_supervised(validation_fraction=None).fit(X, y)
+
+
+def test_the_best_checks_weights_are_kept_not_the_last(monkeypatch):
+    from sslvae_text.model import SSVAE
+    module = SSVAE(vocabulary_size=20, n_classes=2, embedding_dim=4, hidden_size=3, decoder_size=0)
+    snapshots = []
+
+    def logits(module, ids, n_classes):  # record the weights each check sees
+        snapshots.append({k: v.clone() for k, v in module.state_dict().items()})
+        return np.zeros((len(ids), n_classes))
+
+    scores = iter([(0.5, 1.0), (0.7, 1.0), (0.6, 0.9), (0.6, 0.8), (0.6, 0.7)])
+    monkeypatch.setattr(training, "predict_logits", logits)
+    monkeypatch.setattr(training, "validation_scores", lambda logits, y: next(scores))
+    ids = [np.array([i % 18 + 2, 1]) for i in range(16)]
+
+    def loss_fn(module, tokens, lengths, labels, step):
+        return torch.nn.functional.cross_entropy(module.classify(tokens, lengths), labels), {}
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = training.train(
+            module, loss_fn, ids_train=ids, y_train=np.arange(16) % 2, ids_unlabeled=[],
+            ids_val=ids[:4], y_val=np.zeros(4, int), n_classes=2, batch_size=4, learning_rate=0.05,
+            interval=2, lr_patience=10, n_iter_no_change=3, max_updates=10,
+            mixed_precision=False, rng=np.random.RandomState(0))
+    assert not [w for w in caught if w.category is ConvergenceWarning]  # the best was not the last
+    assert result.best_iteration == 2 and result.termination == "no_change" and len(snapshots) == 5
+    final = module.state_dict()
+    assert all(torch.equal(final[k], snapshots[1][k]) for k in final)
+    assert not all(torch.equal(final[k], snapshots[-1][k]) for k in final)
+
+
+def test_stopping_while_still_improving_warns(corpus, monkeypatch):
+    X, y, _, _, _ = corpus
+    scores = iter([(0.5, 1.0), (0.6, 1.0), (0.7, 1.0)])
+    monkeypatch.setattr(training, "validation_scores", lambda logits, y: next(scores))
+    with pytest.warns(ConvergenceWarning, match="max_updates=6"):
+        clf = tiny_supervised(max_updates=6).fit(X, y)
+    assert clf.termination_condition_ == "max_updates" and clf.best_iteration_ == 3
