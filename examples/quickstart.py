@@ -7,6 +7,9 @@ gives 3,800 more as unlabeled, and prints the test accuracy of both models.
 """
 
 import time
+import warnings
+
+from sklearn.exceptions import ConvergenceWarning
 
 from sslvae_text import SSVAETextClassifier, SupervisedTextClassifier
 from sslvae_text.datasets import make_text_classification
@@ -17,7 +20,11 @@ X_unlabeled = X[200:4000]
 X_test, y_test = X[4000:], y[4000:]
 
 # Smaller networks than the paper's (300-d embeddings, decoder 300): this corpus is small.
-sizes = dict(embedding_dim=64, hidden_size=64, validation_fraction=0.25, random_state=0)
+# A shorter patience and a cap of 1,000 updates keep the demo under a minute (the cap is
+# deliberate: no warning about stopping while the validation score still improves).
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
+sizes = dict(embedding_dim=64, hidden_size=64, validation_fraction=0.25, n_iter_no_change=4,
+             lr_patience=2, max_updates=1000, random_state=0)
 models = {
     "Supervised": SupervisedTextClassifier(**sizes),
     "SSVAE-{KL,z}": SSVAETextClassifier(use_kl=False, use_z=False, alpha=10, decoder_size=128, **sizes),
