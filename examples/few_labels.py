@@ -5,8 +5,8 @@ estimator holds out ``validation_fraction`` of the few labeled documents), every
 its default but the dataset's max length. Run *r* draws its labeled documents (stratified,
 seed *r*) from the training part of the protocol's run *r*, and gives the protocol's unlabeled
 documents; all are tested on the dataset's test set. Beside the supervised baseline and
-SSVAE-{KL,z} (alpha 10, the default; with several ``--alphas``, the fit whose held-out score
-is best) stand the classic peers on the same documents.
+SSVAE-{KL,z} (alpha 1000, the default; with several ``--alphas``, the fit whose held-out
+score is best) stand the classic peers on the same documents.
 
     python examples/few_labels.py --data-home ../shared/data --results results/few_labels
     python examples/few_labels.py --data-home ../shared/data --results results/few_labels \\
@@ -23,6 +23,7 @@ from types import SimpleNamespace
 from sklearn.model_selection import train_test_split
 
 import _experiments as ex
+from sslvae_text import SSVAETextClassifier
 
 POOL = 4000  # the protocol's training documents per run, which the few labels are drawn from
 
@@ -70,7 +71,7 @@ def main(argv=None):
                     help="labeled documents in all, the validation set included (default: 50 200)")
     ap.set_defaults(datasets=["yelp", "ag_news", "dbpedia"],
                     objectives=["supervised", "ssvae-kl-z", "tfidf-logreg", "self-training"], runs=[0, 1, 2])
-    ap.set_defaults(alphas=[10.0])  # the estimator's default
+    ap.set_defaults(alphas=[SSVAETextClassifier().alpha])  # the estimator's default
     args = ex.finish_args(ap.parse_args(argv), argv)
     if args.quick:
         args.n_labeled = [n for n in args.n_labeled if n <= 30] or [20]

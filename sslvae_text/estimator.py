@@ -553,10 +553,12 @@ class SSVAETextClassifier(_BaseTextClassifier):
 
     Parameters
     ----------
-    alpha : float, default=10.0
+    alpha : float, default=1000.0
         Weight of log q(y|x) on labeled documents (Eq. 2 of the paper), i.e. of the
         supervised term against the ELBo terms, each averaged over its half of a batch. The
-        authors' grid amounts to {1, 10, 100, 1000} (docs/objectives.md).
+        authors' grid amounts to {1, 10, 100, 1000} (docs/objectives.md). The top of that
+        grid is the default: with a few dozen labels, smaller values let the reconstruction
+        of the unlabeled documents pull q(y|x) away from the labels (docs/results.md).
 
     use_kl : bool, default=True
         Keep the KL terms of the ELBo. False drops them all (Eq. 4): none is computed.
@@ -658,7 +660,7 @@ class SSVAETextClassifier(_BaseTextClassifier):
     _history_terms = ("supervised_loss", "reconstruction", "kl_z", "kl_y", "kl_weight")
 
     def __init__(
-        self, *, alpha=10.0, use_kl=True, use_z=True, z_dim=32, y_dim=32, decoder_size=300,
+        self, *, alpha=1000.0, use_kl=True, use_z=True, z_dim=32, y_dim=32, decoder_size=300,
         shared_encoder=False, output_layer="adaptive", unlabeled_y="gumbel", temperature=1.0, z_gradient="stl",
         kl_warmup="auto", kl_ramp="auto", embedding_dim=300, hidden_size=100, dropout=0.5,
         vocabulary_size=10000, max_length=None, embeddings=None, freeze_embeddings=False,
