@@ -22,7 +22,7 @@ from .model import SSVAE
 from .model_selection import UnlabeledTexts, unlabeled_mask
 from .objective import kl_weight, ssvae_loss, supervised_loss
 from .text import Vocabulary, tokenize
-from .training import predict_logits, resolve_interval, train
+from .training import log_probabilities, predict_logits, resolve_interval, train
 
 __all__ = ["SSVAETextClassifier", "SupervisedTextClassifier"]
 
@@ -421,9 +421,7 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = _check_texts(X, "X")
         logits = predict_logits(self.module_, self._encode(X), len(self.classes_))
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        return proba / proba.sum(axis=1, keepdims=True)
+        return np.exp(log_probabilities(logits))
 
     def predict(self, X):
         """Most probable class of each document.

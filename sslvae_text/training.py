@@ -73,10 +73,15 @@ def predict_logits(module, ids, n_classes):
     return logits
 
 
+def log_probabilities(logits):
+    """Row-wise log-softmax of a logits array, computed stably."""
+    log_p = logits - logits.max(axis=1, keepdims=True)
+    return log_p - np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+
+
 def validation_scores(logits, y):
     """Accuracy and mean log-loss of the predicted distributions against labels ``y``."""
-    log_p = logits - logits.max(axis=1, keepdims=True)
-    log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    log_p = log_probabilities(logits)
     return float(np.mean(log_p.argmax(1) == y)), float(-np.mean(log_p[np.arange(len(y)), y]))
 
 
