@@ -86,6 +86,8 @@ OBJECTIVES = {  # name: (printed name, use_kl, use_z); use_kl None is the superv
 # default schedule stops early (3,756-7,825 in Yelp's Table 2 runs; an estimate, the real number
 # depends on the data and the seed).
 TYPICAL_UPDATES = (4000, 8000)
+# Time what fit runs unless told otherwise.
+_ESTIMATOR_OUTPUT_LAYER = inspect.signature(sslvae_text.SSVAETextClassifier).parameters["output_layer"].default
 
 
 def parse_args(argv=None):
@@ -101,8 +103,9 @@ def parse_args(argv=None):
     ap.add_argument("--warmup", type=int, default=1, help="untimed updates first")
     ap.add_argument("--threads", default=None,
                     help="torch CPU threads, or a comma-separated list to compare (default: torch's)")
-    ap.add_argument("--output-layer", default="full",
-                    help="full, adaptive, or full,adaptive to compare (SSVAE objectives)")
+    ap.add_argument("--output-layer", default=_ESTIMATOR_OUTPUT_LAYER,
+                    help="full, adaptive, or full,adaptive to compare (SSVAE objectives; "
+                         "default: the estimator's)")
     ap.add_argument("--cutoffs", default=None,
                     help="adaptive softmax cutoffs, e.g. 1000,4000; several sets separated by ';' "
                          "are timed side by side (default: the package's, model.adaptive_cutoffs)")

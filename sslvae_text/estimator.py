@@ -4,7 +4,8 @@ import copy
 import os
 import time
 import warnings
-from numbers import Integral, Real
+from contextlib import contextmanager
+from numbers import Integral, Number, Real
 
 import numpy as np
 import torch
@@ -12,7 +13,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
@@ -21,8 +22,8 @@ from .embeddings import build_embedding_matrix
 from .model import SSVAE
 from .model_selection import UnlabeledTexts, unlabeled_mask
 from .objective import kl_weight, ssvae_loss, supervised_loss
-from .text import Vocabulary, tokenize
-from .training import log_probabilities, predict_logits, resolve_interval, train
+from .text import SPECIALS, Vocabulary, tokenize
+from .training import TrainingResult, log_probabilities, predict_logits, resolve_interval, train
 
 __all__ = ["SSVAETextClassifier", "SupervisedTextClassifier"]
 
@@ -31,13 +32,25 @@ _SMALL_VALIDATION = 50
 
 
 def _check_texts(X, name):
-    """A list of str, or a clear error naming what is wrong."""
+    """A list of str, or a clear error naming what is wrong.
+
+    A table of one column (a DataFrame, an array of shape (n, 1)) is read as that column:
+    iterating over a DataFrame would give its column names.
+    """
     if isinstance(X, UnlabeledTexts):
         X = X.texts
     if X is None:
         raise TypeError(f"{name} must be an iterable of str, got None.")
     if isinstance(X, (str, bytes)):
         raise TypeError(f"{name} must be an iterable of str, not a single {type(X).__name__}.")
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) != 1:
+        if len(shape) != 2 or shape[1] != 1:
+            raise ValueError(
+                f"{name} must be one column of documents; got a {type(X).__name__} of shape "
+                f"{tuple(shape)}. Pass the column of text, e.g. df['text']."
+            )
+        X = np.asarray(X, dtype=object)[:, 0]
     try:
         X = list(X)
     except TypeError:
@@ -61,12 +74,41 @@ def _check_targets(y, n_samples):
     return y
 
 
-def _resolve_device(device):
+def _resolve_device(device, owner):
+    """The device to train on, as a string torch reads ("cpu", "cuda", "cuda:1", "mps", ...)."""
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} but torch finds no CUDA device.")
-    return device
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise InvalidParameterError(
+            f"The 'device' parameter of {owner} must be 'auto' or a device torch knows "
+            f"('cpu', 'cuda', 'cuda:1', 'mps', a torch.device). Got {device!r} instead."
+        ) from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} but torch finds no CUDA device.")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} but torch finds {torch.cuda.device_count()} CUDA device(s)."
+            )
+    if resolved.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ValueError(f"device={device!r} but torch finds no MPS device.")
+    return str(resolved)
+
+
+@contextmanager
+def _torch_threads(n_threads):
+    """torch's intra-op threads set to ``n_threads`` inside the block (None: left as they are)."""
+    if n_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 _COMMON_PARAMETERS = """\
@@ -82,9 +124,11 @@ _COMMON_PARAMETERS = """\
     vocabulary_size : int, default=10000
         Number of most frequent lower-cased whitespace tokens kept; others become ``<unk>``.
 
-    max_length : int or None, default=None
+    max_length : int or None, default=400
         Documents are truncated to this many tokens (the paper: AG News 64, DBPedia 80,
-        IMDB 256, Yelp 16). None keeps them whole.
+        IMDB 256, Yelp 16). None keeps them whole. Either way a batch is cut into pieces of at
+        most 25,600 padded tokens (64 documents of 400), so memory follows the longest
+        document, not the batch size times it.
 
     embeddings : None, str, path or dict, default=None
         Initial word vectors: None (random, trained with the model), a path to pretrained
@@ -102,9 +146,11 @@ _COMMON_PARAMETERS = """\
         AdamW's learning rate (betas 0.9, 0.99, no weight decay).
 
     mixed_precision : bool, default=False
-        Train under bfloat16 autocast (CPU or CUDA): 1.3x to 1.9x faster updates on CPUs
-        with bfloat16 support (docs/speed.md); the arithmetic is no longer the paper's
-        float32. Prediction always runs in float32.
+        Train under bfloat16 autocast (CPU or CUDA; the adaptive softmax runs in float32):
+        faster updates on CPUs with bfloat16 support (docs/speed.md).
+        On an NVIDIA H100 it was slower than float32 (0.8x to 0.93x): the update is
+        latency-bound there. The arithmetic is no longer the paper's float32. Prediction
+        always runs in float32.
 
     validation_interval : int, "auto" or "epoch", default="auto"
         Updates between two validation checks. Labeled batches are cycled like the unlabeled
@@ -138,14 +184,20 @@ _COMMON_PARAMETERS = """\
         Seeds the validation split, the batches, the initialisation, dropout and sampling.
         The caller's global random states are left untouched.
 
-    device : {"auto", "cpu", "cuda"}, default="auto"
-        Where to train; "auto" picks CUDA when torch finds it. The device used is
+    device : str or torch.device, default="auto"
+        Where to train: "auto" (CUDA when torch finds it, else the CPU), or any device torch
+        knows ("cpu", "cuda", "cuda:1", "mps", a ``torch.device``). The device used is
         ``device_``.
 
+    n_threads : int or None, default=None
+        torch's intra-op CPU threads during ``fit`` and ``predict``, restored afterwards.
+        None leaves torch's setting. On a machine whose cores are busy, 1 avoids threads
+        that spin waiting for each other (several times slower on a busy 2-core machine).
+
     verbose : int, default=0
-        0 is silent; 1 or more shows a progress bar per validation interval with the running
-        losses, prints one line per check with the validation scores, and says how long
-        word vectors took to train."""
+        0 is silent; 1 or more shows a progress bar of the updates done out of
+        ``max_updates``, prints one line per check with the training terms and validation
+        scores, and says how long word vectors took to train."""
 
 _COMMON_ATTRIBUTES = """\
     classes_ : ndarray of shape (n_classes,)
@@ -184,7 +236,9 @@ _COMMON_ATTRIBUTES = """\
         Seconds spent building the initial word vectors (training them, for "fasttext").
 
     termination_condition_ : {"no_change", "max_updates", "interrupted"}
-        Why training stopped.
+        Why training stopped. After Ctrl-C (``KeyboardInterrupt``) the best weights so far are
+        restored, the fitted attributes are set, and the interrupt propagates: the estimator
+        can predict, and a search or script around it stops.
 
     device_ : str
         Device the model was trained on.
@@ -216,7 +270,8 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         "validation_interval": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto", "epoch"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "random_state": ["random_state"],
-        "device": [StrOptions({"auto", "cpu", "cuda"})],
+        "device": [str, torch.device],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "verbose": ["verbose"],
     }
 
@@ -225,10 +280,10 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self, *, embedding_dim=300, hidden_size=100, dropout=0.5, vocabulary_size=10000,
-        max_length=None, embeddings=None, freeze_embeddings=False, batch_size=32,
+        max_length=400, embeddings=None, freeze_embeddings=False, batch_size=32,
         learning_rate=4e-3, mixed_precision=False, validation_interval="auto", lr_patience=4,
         n_iter_no_change=8, max_updates=20000, validation_fraction=0.1, random_state=None,
-        device="auto", verbose=0,
+        device="auto", n_threads=None, verbose=0,
     ):
         self.embedding_dim = embedding_dim
         self.hidden_size = hidden_size
@@ -247,6 +302,7 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.device = device
+        self.n_threads = n_threads
         self.verbose = verbose
 
     # -- what the subclasses define -------------------------------------------------------
@@ -271,10 +327,12 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : iterable of str
-            Documents. Rows whose label in ``y`` is -1 are unlabeled (scikit-learn's
-            semi-supervised convention).
+            Documents: a list, array or Series of str, or a table of one column (a
+            DataFrame, an array of shape (n, 1)). Rows whose label in ``y`` is -1 are
+            unlabeled (scikit-learn's semi-supervised convention).
         y : array-like of shape (n_documents,)
-            Labels: any hashable values (int, str, ...); -1 marks an unlabeled row.
+            Labels: numbers or strings, one kind for all. -1, or the string "-1" (as read
+            from a text file), marks an unlabeled row.
         X_unlabeled : iterable of str, UnlabeledTexts or None, default=None
             More unlabeled documents. Inside ``GridSearchCV`` or ``cross_val_score`` wrap them
             in :class:`~sslvae_text.UnlabeledTexts`, or a list as long as ``X`` is sliced
@@ -297,6 +355,11 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         X_labeled = [x for x, u in zip(X, unlabeled) if not u]
         if not X_labeled:
             raise ValueError("y has no labeled row: every label is -1 (the unlabeled marker).")
+        kinds = {"str" if isinstance(v, str) else "number" if isinstance(v, Number) else type(v).__name__
+                 for v in y[~unlabeled]}
+        if len(kinds) > 1:
+            # numpy would turn them all into str, and predict 0 as "0"
+            raise ValueError(f"y mixes labels of several kinds ({', '.join(sorted(kinds))}); use one.")
         y_labeled = np.asarray(y[~unlabeled].tolist())
         check_classification_targets(y_labeled)
         self.classes_, y_labeled = np.unique(y_labeled, return_inverse=True)
@@ -320,21 +383,32 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         self.n_labeled_, self.n_unlabeled_ = len(X_train), len(X_unlabeled)
         tokenized = [tokenize(x) for x in X_train + X_unlabeled]
         self.vocabulary_ = Vocabulary.build(tokenized, max_size=self.vocabulary_size)
+        if len(self.vocabulary_) == len(SPECIALS):
+            raise ValueError(
+                "The documents given to fit contain no word (every one is empty or white "
+                "space): there is nothing to learn from."
+            )
         ids = [self.vocabulary_.encode(doc, max_length=self.max_length) for doc in tokenized]
         ids_train, ids_unlabeled = ids[: len(X_train)], ids[len(X_train):]
         ids_val = None if X_val is None else self._encode(X_val)
 
-        self.device_ = _resolve_device(self.device)
+        self.device_ = _resolve_device(self.device, type(self).__name__)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         # manual_seed reseeds every CUDA device too: fork them all to leave the caller's untouched.
-        with torch.random.fork_rng(devices=range(torch.cuda.device_count())):
+        with _torch_threads(self.n_threads), torch.random.fork_rng(devices=range(torch.cuda.device_count())):
             torch.manual_seed(seed)
-            self.module_ = self._build_module(tokenized, seed)
-            self._train(ids_train, y_train, ids_unlabeled, ids_val, y_val, rng)
+            module = self._build_module(tokenized, seed)
+            self._train(module, ids_train, y_train, ids_unlabeled, ids_val, y_val, rng)
         return self
 
     def _validation_split(self, X, y, validation_data, rng):
         if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise TypeError(
+                    "validation_data must be a pair (X_val, y_val) of documents and their "
+                    f"labels; got {type(validation_data).__name__}"
+                    + (f" of length {len(validation_data)}." if hasattr(validation_data, "__len__") else ".")
+                )
             X_val, y_val = validation_data
             X_val = _check_texts(X_val, "validation_data[0]")
             y_val = _check_targets(y_val, len(X_val))
@@ -354,6 +428,14 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         X_train, X_val, y_train, y_val = train_test_split(
             X, y, test_size=n_val, stratify=stratify, random_state=rng
         )
+        missing = len(self.classes_) - len(np.unique(y_train))
+        if missing:
+            warnings.warn(
+                f"Holding out {n_val} of the {len(X)} labeled documents for validation leaves "
+                f"{len(X_train)} to train on, and {missing} of the {len(self.classes_)} classes "
+                "have none among them. Give more labels, validation_data, or "
+                "validation_fraction=None.", UserWarning,
+            )
         return X_train, y_train, X_val, y_val
 
     def _encode(self, X):
@@ -379,7 +461,7 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         module.embedding.weight.requires_grad_(not self.freeze_embeddings)
         return module.to(self.device_)
 
-    def _train(self, ids_train, y_train, ids_unlabeled, ids_val, y_val, rng):
+    def _train(self, module, ids_train, y_train, ids_unlabeled, ids_val, y_val, rng):
         self.validation_interval_ = resolve_interval(
             self.validation_interval, len(ids_train), len(ids_unlabeled), self.batch_size)
         if ids_val is not None and len(ids_val) < _SMALL_VALIDATION:
@@ -389,19 +471,30 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
                 "validation_data or raise validation_fraction if more labels can be spared.",
                 UserWarning,
             )
-        result = train(
-            self.module_, self._loss_function(self.validation_interval_), ids_train=ids_train,
-            y_train=y_train, ids_unlabeled=ids_unlabeled, ids_val=ids_val, y_val=y_val,
-            n_classes=len(self.classes_), batch_size=self.batch_size,
-            learning_rate=self.learning_rate, interval=self.validation_interval_,
-            lr_patience=self.lr_patience, n_iter_no_change=self.n_iter_no_change,
-            max_updates=self.max_updates, mixed_precision=self.mixed_precision, rng=rng,
-            history_terms=self._history_terms, verbose=self.verbose,
-        )
+        result = TrainingResult()
+        try:
+            train(
+                module, self._loss_function(self.validation_interval_), ids_train=ids_train,
+                y_train=y_train, ids_unlabeled=ids_unlabeled, ids_val=ids_val, y_val=y_val,
+                n_classes=len(self.classes_), batch_size=self.batch_size,
+                learning_rate=self.learning_rate, interval=self.validation_interval_,
+                lr_patience=self.lr_patience, n_iter_no_change=self.n_iter_no_change,
+                max_updates=self.max_updates, mixed_precision=self.mixed_precision, rng=rng,
+                history_terms=self._history_terms, verbose=self.verbose, result=result,
+            )
+        except KeyboardInterrupt:
+            # The best weights are back in place: leave a usable estimator, then stop the
+            # caller (a script, a grid search) as Ctrl-C means to.
+            self._set_fitted(module, result)
+            raise
+        self._set_fitted(module, result)
+
+    def _set_fitted(self, module, result):
         self.history_, self.n_updates_ = result.history, result.n_updates
         self.n_iter_, self.best_iteration_ = len(result.history), result.best_iteration
         self.best_validation_score_ = result.best_accuracy
         self.termination_condition_ = result.termination
+        self.module_ = module  # last: its presence marks the estimator fitted
 
     # -- prediction -----------------------------------------------------------------------
 
@@ -411,7 +504,7 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : iterable of str
-            Documents.
+            Documents (or a table of one column, as in ``fit``).
 
         Returns
         -------
@@ -420,7 +513,8 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = _check_texts(X, "X")
-        logits = predict_logits(self.module_, self._encode(X), len(self.classes_))
+        with _torch_threads(self.n_threads):
+            logits = predict_logits(self.module_, self._encode(X), len(self.classes_))
         return np.exp(log_probabilities(logits))
 
     def predict(self, X):
@@ -429,7 +523,7 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : iterable of str
-            Documents.
+            Documents (or a table of one column, as in ``fit``).
 
         Returns
         -------
@@ -444,7 +538,7 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : iterable of str
-            Documents.
+            Documents (or a table of one column, as in ``fit``).
         y : array-like of shape (n_documents,)
             True labels; rows marked -1 are ignored.
         sample_weight : array-like of shape (n_documents,), default=None
@@ -458,6 +552,8 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         X = _check_texts(X, "X")
         y = _check_targets(y, len(X))
         keep = ~unlabeled_mask(y)
+        if not keep.any():
+            raise ValueError("y has no labeled row to score: every label is -1 (the unlabeled marker).")
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight)[keep]
         y_pred = self.predict([x for x, k in zip(X, keep) if k])
@@ -466,7 +562,9 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
     # -- persistence ----------------------------------------------------------------------
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: object.__getstate__ returns the instance's own __dict__, and pickling must
+        # not swap the live estimator's network for a CPU copy.
+        state = dict(super().__getstate__())
         module = state.get("module_")
         if module is not None and next(module.parameters()).device.type != "cpu":
             # Saved on the CPU so that a model trained on a GPU loads where there is none.
@@ -475,9 +573,11 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        device = getattr(self, "device_", "cpu")
-        if "module_" in state and device.startswith("cuda") and torch.cuda.is_available():
-            self.module_.to(device)
+        device = torch.device(getattr(self, "device_", "cpu"))
+        if "module_" in state and device.type == "cuda" and torch.cuda.is_available():
+            # Back on the GPU it was trained on, or on the first one if this machine has fewer.
+            index = device.index if (device.index or 0) < torch.cuda.device_count() else 0
+            self.module_.to(torch.device("cuda", index))
 
     def __sklearn_is_fitted__(self):
         # The network is the last fitted attribute a fit sets: a fit that failed before it
@@ -522,6 +622,25 @@ class SupervisedTextClassifier(_BaseTextClassifier):
     """
 
     _history_terms = ("supervised_loss",)
+
+    # Its own signature, so that a wrong keyword (alpha, say) names this class.
+    def __init__(
+        self, *, embedding_dim=300, hidden_size=100, dropout=0.5, vocabulary_size=10000,
+        max_length=400, embeddings=None, freeze_embeddings=False, batch_size=32,
+        learning_rate=4e-3, mixed_precision=False, validation_interval="auto", lr_patience=4,
+        n_iter_no_change=8, max_updates=20000, validation_fraction=0.1, random_state=None,
+        device="auto", n_threads=None, verbose=0,
+    ):
+        super().__init__(
+            embedding_dim=embedding_dim, hidden_size=hidden_size, dropout=dropout,
+            vocabulary_size=vocabulary_size, max_length=max_length, embeddings=embeddings,
+            freeze_embeddings=freeze_embeddings, batch_size=batch_size,
+            learning_rate=learning_rate, mixed_precision=mixed_precision,
+            validation_interval=validation_interval, lr_patience=lr_patience,
+            n_iter_no_change=n_iter_no_change, max_updates=max_updates,
+            validation_fraction=validation_fraction, random_state=random_state, device=device,
+            n_threads=n_threads, verbose=verbose,
+        )
 
     def _module_sizes(self):
         return {"z_dim": 0, "decoder_size": 0}
@@ -661,10 +780,10 @@ class SSVAETextClassifier(_BaseTextClassifier):
         self, *, alpha=1000.0, use_kl=True, use_z=True, z_dim=32, y_dim=32, decoder_size=300,
         shared_encoder=False, output_layer="adaptive", unlabeled_y="gumbel", temperature=1.0, z_gradient="stl",
         kl_warmup="auto", kl_ramp="auto", embedding_dim=300, hidden_size=100, dropout=0.5,
-        vocabulary_size=10000, max_length=None, embeddings=None, freeze_embeddings=False,
+        vocabulary_size=10000, max_length=400, embeddings=None, freeze_embeddings=False,
         batch_size=32, learning_rate=4e-3, mixed_precision=False, validation_interval="auto",
         lr_patience=4, n_iter_no_change=8, max_updates=20000, validation_fraction=0.1,
-        random_state=None, device="auto", verbose=0,
+        random_state=None, device="auto", n_threads=None, verbose=0,
     ):
         super().__init__(
             embedding_dim=embedding_dim, hidden_size=hidden_size, dropout=dropout,
@@ -674,7 +793,7 @@ class SSVAETextClassifier(_BaseTextClassifier):
             validation_interval=validation_interval, lr_patience=lr_patience,
             n_iter_no_change=n_iter_no_change, max_updates=max_updates,
             validation_fraction=validation_fraction, random_state=random_state, device=device,
-            verbose=verbose,
+            n_threads=n_threads, verbose=verbose,
         )
         self.alpha = alpha
         self.use_kl = use_kl

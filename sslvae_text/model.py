@@ -128,11 +128,15 @@ class PXGivenYZ(nn.Module):
         targets = tokens.view(-1)[position]
         hidden = hidden.reshape(batch * steps, -1)[position]
         if isinstance(self.output, nn.AdaptiveLogSoftmaxWithLoss):
-            log_p = self.output(hidden, targets).output
+            # In float32, outside autocast: under CUDA autocast it mixes half and float tensors
+            # and fails. On a CPU this costs little; the full softmax's matmul, where bfloat16
+            # pays (docs/speed.md), stays under autocast.
+            with torch.autocast(hidden.device.type, enabled=False):
+                log_p = self.output(hidden.float(), targets).output
         else:
             log_p = -F.cross_entropy(self.output(hidden), targets, reduction="none")
-        # Summed in float32 at least: bfloat16 log-probabilities (mixed precision) would lose
-        # whole nats over a document.
+        # Summed in float32 at least: bfloat16 log-probabilities would lose whole nats over a
+        # document.
         log_p = log_p.to(torch.promote_types(log_p.dtype, torch.float32))
         return torch.zeros(batch, device=tokens.device, dtype=log_p.dtype).index_add_(
             0, torch.div(position, steps, rounding_mode="floor"), -log_p

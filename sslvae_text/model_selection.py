@@ -17,13 +17,22 @@ UNLABELED = -1
 
 
 def unlabeled_mask(y):
-    """True where ``y`` holds the unlabeled marker -1 (``y`` of any label type)."""
+    """True where ``y`` holds the unlabeled marker: -1, or the string "-1".
+
+    The string counts too because labels read from text files (a CSV whose unlabeled rows say
+    -1) arrive as strings; a class really named "-1" cannot be used.
+    """
     return np.fromiter((_is_unlabeled(label) for label in y), dtype=bool, count=len(y))
 
 
 def _is_unlabeled(label):
-    # `label == -1` on a str is False; on numbers it covers -1, np.int64(-1) and -1.0.
-    return not isinstance(label, (str, bytes)) and label == UNLABELED
+    if isinstance(label, str):
+        return label.strip() == "-1"
+    # on numbers this covers -1, np.int64(-1) and -1.0; a float NaN or another object is a label
+    try:
+        return bool(label == UNLABELED)
+    except (TypeError, ValueError):
+        return False
 
 
 class UnlabeledTexts:

@@ -114,8 +114,9 @@ def ssvae_loss(
     reconstruction = expected_nll.sum()
     loss_labeled = expected_nll[labeled].sum() + alpha * supervised
     loss_unlabeled = expected_nll[~labeled].sum()
-    terms = {"supervised_loss": supervised.item() / max(n_labeled, 1),
-             "reconstruction": reconstruction.item() / tokens.size(0)}
+    terms = {"reconstruction": reconstruction.item() / tokens.size(0)}
+    if n_labeled:
+        terms["supervised_loss"] = supervised.item() / n_labeled
     if kl_z is not None:
         loss_labeled = loss_labeled + beta * kl_z[labeled].sum()
         loss_unlabeled = loss_unlabeled + beta * kl_z[~labeled].sum()

@@ -10,6 +10,11 @@ SPECIALS = (PAD, UNK)
 PAD_ID, UNK_ID = range(len(SPECIALS))
 #: Batches per length bucket in :func:`bucketed_batches`.
 BUCKET_SIZE = 50
+#: Most padded tokens in one forward pass, in training and in inference: 64 documents of 400
+#: tokens (a default batch at the default ``max_length``) fit; a batch that holds longer
+#: documents is cut into pieces (:func:`token_bounded`), so memory follows the longest
+#: document rather than the batch size times it.
+MAX_BATCH_TOKENS = 64 * 400
 
 
 def tokenize(text, *, lowercase=True):
@@ -77,3 +82,24 @@ def sorted_batches(lengths, batch_size):
     """Batches of indices in length order, for inference (the caller restores the order)."""
     order = np.argsort(lengths, kind="stable")
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def token_bounded(rows, lengths, max_tokens=MAX_BATCH_TOKENS):
+    """Cut a batch of indices into pieces of at most ``max_tokens`` padded tokens.
+
+    A batch within the bound comes back whole, in its order. Otherwise its rows are sorted by
+    length, so that each piece pads little; a document longer than ``max_tokens`` is a piece
+    of its own.
+    """
+    rows = np.asarray(rows)
+    if len(rows) * lengths[rows].max(initial=0) <= max_tokens:
+        return [rows]
+    rows = rows[np.argsort(lengths[rows], kind="stable")]
+    pieces, start = [], 0
+    for end in range(1, len(rows) + 1):
+        # rows[start:end] pads to the length of its last, longest row
+        if (end - start) * lengths[rows[end - 1]] > max_tokens and end - 1 > start:
+            pieces.append(rows[start : end - 1])
+            start = end - 1
+    pieces.append(rows[start:])
+    return pieces

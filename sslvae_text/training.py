@@ -25,7 +25,7 @@ from sklearn.exceptions import ConvergenceWarning
 from tqdm.auto import tqdm
 
 from .model import make_optimizer
-from .text import BUCKET_SIZE, bucketed_batches, pad_batch, sorted_batches
+from .text import BUCKET_SIZE, MAX_BATCH_TOKENS, bucketed_batches, pad_batch, sorted_batches, token_bounded
 
 #: Fewest updates between two validation checks with ``validation_interval="auto"``.
 MIN_AUTO_INTERVAL = 100
@@ -65,10 +65,12 @@ def predict_logits(module, ids, n_classes):
     logits = np.empty((len(ids), n_classes), dtype=np.float64)
     was_training = module.training
     module.eval()
+    lengths = np.array([len(s) for s in ids])
     with torch.no_grad():
-        for rows in sorted_batches(np.array([len(s) for s in ids]), _INFERENCE_BATCH_SIZE):
-            tokens, lengths = pad_batch([ids[i] for i in rows])
-            logits[rows] = module.classify(tokens.to(device), lengths).double().cpu().numpy()
+        for batch in sorted_batches(lengths, _INFERENCE_BATCH_SIZE):
+            for rows in token_bounded(batch, lengths):
+                tokens, piece_lengths = pad_batch([ids[i] for i in rows])
+                logits[rows] = module.classify(tokens.to(device), piece_lengths).double().cpu().numpy()
     module.train(was_training)
     return logits
 
@@ -94,10 +96,33 @@ class TrainingResult:
         self.termination = "max_updates"
 
 
+def update_pieces(labeled, unlabeled, max_tokens=MAX_BATCH_TOKENS):
+    """The forward passes of one update: ``[(sequences, labels, weight), ...]``.
+
+    ``labeled`` is ``(sequences, labels)``; ``unlabeled`` a list of sequences (maybe empty).
+    A batch within ``max_tokens`` padded tokens is one pass of weight 1. A larger one is cut
+    into pieces that each hold one kind of row (:func:`~sslvae_text.text.token_bounded`), of
+    weight ``rows in the piece / rows of that kind``: the objectives average each kind over
+    its own rows, so the weighted sum of the pieces' losses is the whole batch's loss.
+    """
+    sequences, labels = labeled
+    everything = list(sequences) + list(unlabeled)
+    if len(everything) * max(len(s) for s in everything) <= max_tokens:
+        return [(everything, list(labels) + [-1] * len(unlabeled), 1.0)]
+    pieces = []
+    for kind, kind_labels in ((sequences, list(labels)), (unlabeled, [-1] * len(unlabeled))):
+        if not len(kind):
+            continue
+        lengths = np.array([len(s) for s in kind])
+        for rows in token_bounded(np.arange(len(kind)), lengths, max_tokens):
+            pieces.append(([kind[i] for i in rows], [kind_labels[i] for i in rows], len(rows) / len(kind)))
+    return pieces
+
+
 def train(
     module, loss_fn, *, ids_train, y_train, ids_unlabeled, ids_val, y_val, n_classes, batch_size,
     learning_rate, interval, lr_patience, n_iter_no_change, max_updates, mixed_precision, rng,
-    history_terms=(), verbose=0,
+    history_terms=(), verbose=0, result=None,
 ):
     """Train ``module`` in place; returns a :class:`TrainingResult`.
 
@@ -107,7 +132,8 @@ def train(
         On the device it trains on.
     loss_fn : callable
         ``loss_fn(module, tokens, lengths, labels, step) -> (loss, {name: tensor or float})``;
-        ``labels`` are -1 on unlabeled rows, ``step`` counts updates from 0.
+        ``labels`` are -1 on unlabeled rows, ``step`` counts updates from 0. A term is the
+        mean over the rows of the pass that it concerns.
     ids_train, y_train : list of arrays, ndarray
         Encoded labeled documents and their class indices.
     ids_unlabeled : list of arrays
@@ -116,44 +142,47 @@ def train(
         Validation documents; None trains ``max_updates`` updates and keeps the last weights.
     interval : int
         Updates between validation checks (one history entry per check).
+    result : TrainingResult or None
+        Filled in place (a new one if None): after a ``KeyboardInterrupt``, which propagates
+        once the best weights are restored, it still tells how far training went.
     """
     device = next(module.parameters()).device
     optimizer = make_optimizer(module, learning_rate)
     labeled = cycle_batches(np.array([len(s) for s in ids_train]), batch_size, rng)
     unlabeled = (cycle_batches(np.array([len(s) for s in ids_unlabeled]), batch_size, rng)
                  if ids_unlabeled else None)
-    result = TrainingResult()
+    result = TrainingResult() if result is None else result
     best_state, n_bad = None, 0
-    check = 0
+    # Short enough for an 80-column terminal at 5-digit update counts and hour-long fits.
+    progress = tqdm(total=max_updates, disable=not verbose, leave=False, dynamic_ncols=True,
+                    bar_format="{n_fmt}/{total_fmt} updates |{bar:10}| {elapsed}<{remaining}{postfix}")
     try:
         while result.n_updates < max_updates:
-            check += 1
+            check = len(result.history) + 1
             start = time.perf_counter()
             module.train()
             sums = defaultdict(float)
             n_steps = min(interval, max_updates - result.n_updates)
-            progress = tqdm(range(n_steps), desc=f"check {check}", disable=not verbose, leave=False)
-            for _ in progress:
+            for _ in range(n_steps):
                 rows = next(labeled)
-                sequences = [ids_train[i] for i in rows]
-                labels = y_train[rows].tolist()
-                if unlabeled is not None:
-                    extra = next(unlabeled)
-                    sequences += [ids_unlabeled[i] for i in extra]
-                    labels += [-1] * len(extra)
-                tokens, lengths = pad_batch(sequences)
-                labels = torch.tensor(labels, device=device)
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=mixed_precision):
-                    loss, terms = loss_fn(module, tokens.to(device), lengths, labels, result.n_updates)
+                extra = [] if unlabeled is None else [ids_unlabeled[i] for i in next(unlabeled)]
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                step_terms, step_rows = defaultdict(float), defaultdict(int)
+                for sequences, labels, weight in update_pieces(
+                        ([ids_train[i] for i in rows], y_train[rows].tolist()), extra):
+                    tokens, lengths = pad_batch(sequences)
+                    labels = torch.tensor(labels, device=device)
+                    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=mixed_precision):
+                        loss, terms = loss_fn(module, tokens.to(device), lengths, labels, result.n_updates)
+                    (loss * weight if weight != 1.0 else loss).backward()
+                    for name, value in terms.items():
+                        step_terms[name] += float(value) * len(sequences)
+                        step_rows[name] += len(sequences)
                 optimizer.step()
                 result.n_updates += 1
-                for name, value in terms.items():
-                    sums[name] += float(value)
-                if verbose:
-                    progress.set_postfix({k: f"{v / (progress.n + 1):.3g}" for k, v in sums.items()},
-                                         refresh=False)
+                for name, total in step_terms.items():
+                    sums[name] += total / step_rows[name]
+                progress.update()
             record = {"iteration": check, "updates": result.n_updates}
             record.update({name: None for name in history_terms})
             record.update({name: total / n_steps for name, total in sums.items()})
@@ -165,8 +194,10 @@ def train(
                           seconds=time.perf_counter() - start)
             result.history.append(record)
             if verbose:
-                tqdm.write(f"check {check}: " + ", ".join(
-                    f"{k}={v:.4g}" for k, v in record.items() if k != "iteration" and v is not None))
+                progress.set_postfix_str(f"check {check}" + (
+                    "" if accuracy is None else f", valid {accuracy:.3f}"), refresh=False)
+                progress.write(f"check {check}: " + ", ".join(
+                    f"{k}={v:.3g}" for k, v in record.items() if k != "iteration" and v is not None))
             if accuracy is None:
                 continue
             if best_state is None or (accuracy, -log_loss) > (result.best_accuracy, -result.best_log_loss):
@@ -182,15 +213,18 @@ def train(
                     group["lr"] *= 0.25
     except KeyboardInterrupt:
         result.termination = "interrupted"
-        warnings.warn("Training interrupted by the user; the best weights so far are kept.")
-    if best_state is None:
-        result.best_iteration = len(result.history)
-    else:
-        module.load_state_dict(best_state)
-        if result.termination == "max_updates" and result.best_iteration == len(result.history):
-            warnings.warn(
-                f"Stopped at max_updates={max_updates} while the validation score was still "
-                "improving; consider raising max_updates.", ConvergenceWarning,
-            )
-    module.eval()
+        raise
+    finally:
+        progress.close()
+        if best_state is None:
+            result.best_iteration = len(result.history)
+        else:
+            module.load_state_dict(best_state)
+        module.eval()
+    if (best_state is not None and result.termination == "max_updates"
+            and result.best_iteration == len(result.history)):
+        warnings.warn(
+            f"Stopped at max_updates={max_updates} while the validation score was still "
+            "improving; consider raising max_updates.", ConvergenceWarning,
+        )
     return result
