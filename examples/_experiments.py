@@ -29,7 +29,6 @@ import time
 import warnings
 from functools import lru_cache
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 from sklearn.base import clone
@@ -39,25 +38,24 @@ from sklearn.utils import Bunch
 
 from sslvae_text import SSVAETextClassifier, SupervisedTextClassifier
 from sslvae_text.datasets import (
-    load_ag_news, load_corpus, load_dbpedia, load_imdb, load_yelp, make_text_classification,
-    paper_protocol,
+    PAPER_DATASETS, load_ag_news, load_corpus, load_dbpedia, load_imdb, load_yelp,
+    make_text_classification, paper_protocol,
 )
+from sslvae_text.objective import VARIANTS, variant_id
 
 # -- the paper ----------------------------------------------------------------------------------
 
 DATASETS = ("ag_news", "dbpedia", "imdb", "yelp")
 DISPLAY = {"ag_news": "AGNEWS", "dbpedia": "DBPedia", "imdb": "IMDB", "yelp": "Yelp"}
 # The authors' max lengths in tokens (reference implementation).
-MAX_LENGTH = {"ag_news": 64, "dbpedia": 80, "imdb": 256, "yelp": 16}
-N_CLASSES = {"ag_news": 4, "dbpedia": 14, "imdb": 2, "yelp": 2}
+MAX_LENGTH = {name: settings["max_length"] for name, settings in PAPER_DATASETS.items()}
+N_CLASSES = {name: settings["n_classes"] for name, settings in PAPER_DATASETS.items()}
 
 # name: (command-line id, estimator class, extra parameters)
 OBJECTIVES = {
     "Supervised": ("supervised", SupervisedTextClassifier, {}),
-    "SSVAE": ("ssvae", SSVAETextClassifier, {"use_kl": True, "use_z": True}),
-    "SSVAE-{KL}": ("ssvae-kl", SSVAETextClassifier, {"use_kl": False, "use_z": True}),
-    "SSVAE-{z}": ("ssvae-z", SSVAETextClassifier, {"use_kl": True, "use_z": False}),
-    "SSVAE-{KL,z}": ("ssvae-kl-z", SSVAETextClassifier, {"use_kl": False, "use_z": False}),
+    **{name: (variant_id(name), SSVAETextClassifier, {"use_kl": use_kl, "use_z": use_z})
+       for name, (use_kl, use_z) in VARIANTS.items()},
 }
 # Classic peers on the same splits: what a user would try first. Word and word-pair TF-IDF with
 # a logistic regression whose C is chosen by 3-fold cross-validation on the labeled documents
@@ -753,10 +751,10 @@ def time_iterations(dataset, run, *, device="cpu", n_iterations=200, warmup=5, q
     n_iterations, times_ms=[...])}}.
     """
     import torch
-    import benchmark_speed
-    from benchmark_speed import Case, estimator_defaults
+    from benchmark_speed import Case
 
-    from sslvae_text.text import Vocabulary, bucketed_batches, tokenize
+    from sslvae_text.text import Vocabulary, tokenize
+    from sslvae_text.training import cycle_batches
 
     params = make_estimator("SSVAE", dataset, quick=quick, output_layer=output_layer).get_params()
     rng = np.random.RandomState(seed)
@@ -764,39 +762,30 @@ def time_iterations(dataset, run, *, device="cpu", n_iterations=200, warmup=5, q
     tokenized_l = [tokenize(x) for x in run.X_train]
     tokenized_u = [tokenize(x) for x in run.X_unlabeled]
     vocabulary = Vocabulary.build(tokenized_l + tokenized_u, max_size=params["vocabulary_size"])
-    ids_l = [vocabulary.encode(d, max_length=MAX_LENGTH[dataset]) for d in tokenized_l]
-    ids_u = [vocabulary.encode(d, max_length=MAX_LENGTH[dataset]) for d in tokenized_u]
+    ids_l = [vocabulary.encode(d, max_length=params["max_length"]) for d in tokenized_l]
+    ids_u = [vocabulary.encode(d, max_length=params["max_length"]) for d in tokenized_u]
     classes, y = np.unique(run.y_train, return_inverse=True)
     batch_size = params["batch_size"]
 
-    def cycle(ids):
-        lengths = np.array([len(s) for s in ids])
-        while True:
-            for rows in bucketed_batches(lengths, batch_size, rng):
-                if len(rows) == batch_size:
-                    yield rows
+    def cycle(ids):  # full batches only, so that every iteration times the same amount of work
+        batches = cycle_batches(np.array([len(s) for s in ids]), batch_size, rng)
+        return (rows for rows in batches if len(rows) == batch_size)
 
-    defaults = dict(estimator_defaults(), **{k: params[k] for k in (
-        "embedding_dim", "hidden_size", "dropout", "z_dim", "y_dim", "learning_rate")})
-    settings = SimpleNamespace(vocab=len(vocabulary), div_value=4.0,
-                               decoder_size=params["decoder_size"])
-    ids = {"SSVAE": "ssvae", "SSVAE-{KL}": "ssvae-kl", "SSVAE-{z}": "ssvae-z", "SSVAE-{KL,z}": "ssvae-kl-z"}
-    # benchmark_speed's shapes set the class count (and, for its random documents, lengths);
-    # register this dataset's so the modules have its classes. The documents are the run's own.
-    shape = f"{dataset}-real"
-    benchmark_speed.SHAPES[shape] = dict(classes=len(classes), mean_len=None, max_len=MAX_LENGTH[dataset])
     threads = torch.get_num_threads()
     cases = {}
     for architecture, shared in ARCHITECTURES.items():
-        for name, objective in ids.items():
+        for name, (_, _, flags) in OBJECTIVES.items():
+            if not flags:
+                continue  # the supervised baseline is not in Table 3
             first = next(iter(ARCHITECTURES))
-            if not OBJECTIVES[name][2]["use_z"] and architecture != first:
+            if not flags["use_z"] and architecture != first:
                 cases[architecture, name] = cases[first, name]  # no z: one network
                 continue
             cases[architecture, name] = Case(
-                objective=objective, shape=shape, device=device, threads=threads,
-                output_layer=params["output_layer"], autocast="none", adamw="default",
-                compiled=False, args=settings, defaults=defaults, shared_encoder=shared)
+                objective=OBJECTIVES[name][0], n_classes=len(classes), vocab=len(vocabulary),
+                device=device, threads=threads, output_layer=params["output_layer"],
+                autocast="none", adamw="default", compiled=False, params=params,
+                shared_encoder=shared)
     labeled, unlabeled = cycle(ids_l), cycle(ids_u)
     order = list(dict.fromkeys(cases.values()))
     for i in range(warmup + n_iterations):

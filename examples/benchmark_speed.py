@@ -39,9 +39,9 @@ The peak is measured here with a large float32 ``torch.matmul`` (bfloat16 for bf
 Examples::
 
     python examples/benchmark_speed.py                                  # every shape and objective
-    python examples/benchmark_speed.py --shapes agnews --objectives ssvae,ssvae-kl-z \\
+    python examples/benchmark_speed.py --shapes ag_news --objectives ssvae,ssvae-kl-z \\
         --yardstick /path/to/naive_ssvae_step.py                        # side by side
-    python examples/benchmark_speed.py --shapes agnews --objectives ssvae-kl-z \\
+    python examples/benchmark_speed.py --shapes ag_news --objectives ssvae-kl-z \\
         --output-layer full,adaptive --autocast none,bf16 --threads 1,2 --steps 10 --csv speed.csv
     python examples/benchmark_speed.py --compare ../other-checkout     # two versions, one run
 
@@ -67,21 +67,13 @@ import torch
 from torch import nn
 
 import sslvae_text
-from sslvae_text.model import adaptive_cutoffs, make_optimizer
-from sslvae_text.text import bucketed_batches
+from sslvae_text.datasets import PAPER_DATASETS
+from sslvae_text.model import adaptive_cutoffs
+from sslvae_text.objective import VARIANTS, variant_id
+from sslvae_text.text import bucketed_batches, pad_batch
 
-SHAPES = {  # the paper's datasets: classes, mean and max document length in tokens
-    "agnews": dict(classes=4, mean_len=38, max_len=64),
-    "imdb": dict(classes=2, mean_len=234, max_len=256),
-    "yelp": dict(classes=2, mean_len=9, max_len=16),
-}
-OBJECTIVES = {  # name: (printed name, use_kl, use_z); use_kl None is the supervised baseline
-    "supervised": ("Supervised", None, None),
-    "ssvae": ("SSVAE", True, True),
-    "ssvae-kl": ("SSVAE-{KL}", False, True),
-    "ssvae-z": ("SSVAE-{z}", True, False),
-    "ssvae-kl-z": ("SSVAE-{KL,z}", False, False),
-}
+SHAPES = PAPER_DATASETS  # classes, mean and max document length in tokens
+OBJECTIVES = {"supervised": "Supervised", **{variant_id(name): name for name in VARIANTS}}
 # AG News-sized run (4,000 labeled + 10,000 unlabeled): a typical number of updates before the
 # default schedule stops early (3,756-7,825 in Yelp's Table 2 runs; an estimate, the real number
 # depends on the data and the seed).
@@ -93,7 +85,7 @@ _ESTIMATOR_OUTPUT_LAYER = inspect.signature(sslvae_text.SSVAETextClassifier).par
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--shapes", default="agnews,imdb,yelp",
+    ap.add_argument("--shapes", default="ag_news,imdb,yelp",
                     help=f"comma-separated, among {','.join(SHAPES)} (default: all)")
     ap.add_argument("--objectives", default=",".join(OBJECTIVES),
                     help=f"comma-separated, among {','.join(OBJECTIVES)} (default: all)")
@@ -109,7 +101,8 @@ def parse_args(argv=None):
     ap.add_argument("--cutoffs", default=None,
                     help="adaptive softmax cutoffs, e.g. 1000,4000; several sets separated by ';' "
                          "are timed side by side (default: the package's, model.adaptive_cutoffs)")
-    ap.add_argument("--div-value", type=float, default=4.0, help="adaptive softmax div_value")
+    ap.add_argument("--div-value", type=float, default=None,
+                    help="adaptive softmax div_value (default: the package's)")
     ap.add_argument("--autocast", default="none",
                     help="none, bf16 (CPU bfloat16 autocast) or none,bf16 to compare")
     ap.add_argument("--adamw", default="default",
@@ -117,7 +110,7 @@ def parse_args(argv=None):
                          "or a comma-separated list")
     ap.add_argument("--compare", default=None, metavar="DIR",
                     help="also time the sslvae_text package found in DIR (a copy or a worktree "
-                         "of another version) round-robin with the importable one")
+                         "of another version with training.update) round-robin with the importable one")
     ap.add_argument("--compile", action="store_true",
                     help="also time a torch.compile'd copy of each configuration")
     ap.add_argument("--vocab", type=int, default=10000, help="vocabulary size V")
@@ -152,7 +145,7 @@ def load_package(directory=None):
         package = importlib.util.module_from_spec(spec)
         sys.modules[name] = package
         spec.loader.exec_module(package)
-    for module in ("model", "objective", "text"):
+    for module in ("model", "objective", "text", "training"):
         importlib.import_module(f"{package.__name__}.{module}")
     return package
 
@@ -160,55 +153,52 @@ def load_package(directory=None):
 # -- configurations -----------------------------------------------------------------------------
 
 def estimator_defaults():
-    """Sizes and optimisation settings of the estimators, read from their defaults."""
-    params = sslvae_text.SSVAETextClassifier().get_params()
-    return {k: params[k] for k in (
-        "embedding_dim", "hidden_size", "dropout", "z_dim", "y_dim", "alpha", "learning_rate",
-        "temperature", "unlabeled_y", "z_gradient", "shared_encoder")}
+    """The SSVAE estimator's hyperparameters at their defaults: the network and objective timed."""
+    return sslvae_text.SSVAETextClassifier().get_params()
 
 
 class Case:
-    """One configuration: a module, its optimizer, and the update the estimator runs."""
+    """One configuration: the estimator's network, optimizer and objective, and its update.
 
-    def __init__(self, *, objective, shape, device, threads, output_layer, autocast, adamw,
-                 compiled, args, defaults, package=None, package_label="", cutoffs=None,
-                 shared_encoder=None):
+    The update is the package's own (``training.update``), so the benchmark times what ``fit``
+    runs; ``params`` are an SSVAE estimator's hyperparameters.
+    """
+
+    def __init__(self, *, objective, n_classes, vocab, device, threads, output_layer, autocast,
+                 adamw, compiled, params, package=None, package_label="", cutoffs=None,
+                 div_value=None, shared_encoder=None):
         self.package = package or sslvae_text
         self.package_label = package_label
-        self.objective, self.shape, self.device = objective, shape, device
+        self.objective, self.device = objective, device
         self.threads, self.output_layer, self.autocast = threads, output_layer, autocast
         self.adamw, self.compiled = adamw, compiled
-        name, self.use_kl, self.use_z = OBJECTIVES[objective]
-        self.name = name
-        self.supervised = self.use_kl is None
-        self.defaults = defaults
-        V, K = args.vocab, SHAPES[shape]["classes"]
-        self.cutoffs = cutoffs or adaptive_cutoffs(V)
+        self.name = OBJECTIVES[objective]
+        self.supervised = self.name not in VARIANTS
+        self.use_kl, self.use_z = VARIANTS.get(self.name, (None, None))
+        self.params = params
+        model, objectives = self.package.model, self.package.objective
+        self.cutoffs = cutoffs or adaptive_cutoffs(vocab)
         self.cutoffs_label = cutoffs is not None and output_layer == "adaptive"
-        self.div_value = args.div_value
+        options = dict(model.network_options(params), generative=not self.supervised)
         if self.supervised:
-            sizes = dict(z_dim=0, decoder_size=0)
             self.output_layer = "-"
+            self.loss_fn = objectives.supervised_objective()
         else:
-            sizes = dict(z_dim=defaults["z_dim"] if self.use_z else 0, y_dim=defaults["y_dim"],
-                         decoder_size=args.decoder_size, output_layer=output_layer,
-                         cutoffs=self.cutoffs)
-            shared = defaults.get("shared_encoder") if shared_encoder is None else shared_encoder
-            # a package from before the paper's second encoder (--compare) always shares one
-            if "shared_encoder" in inspect.signature(self.package.model.SSVAE).parameters:
-                sizes["shared_encoder"] = bool(shared)
-        self.module = self.package.model.SSVAE(
-            vocabulary_size=V, n_classes=K, embedding_dim=defaults["embedding_dim"],
-            hidden_size=defaults["hidden_size"], dropout=defaults["dropout"], **sizes)
-        if output_layer == "adaptive" and self.module.p_x is not None and self.div_value != 4.0:
-            self.module.p_x.output = nn.AdaptiveLogSoftmaxWithLoss(
-                args.decoder_size, V, self.cutoffs, div_value=self.div_value)
+            options.update(use_z=self.use_z, output_layer=output_layer, cutoffs=self.cutoffs,
+                           div_value=div_value or model.DIV_VALUE)
+            if shared_encoder is not None:
+                options["shared_encoder"] = shared_encoder
+            # every update at full KL weight: the annealing does not change an update's cost
+            self.loss_fn = objectives.ssvae_objective(
+                alpha=params["alpha"], use_kl=self.use_kl, kl_warmup=0, kl_ramp=0,
+                unlabeled_y=params["unlabeled_y"], temperature=params["temperature"],
+                z_gradient=params["z_gradient"])
+        self.module = model.SSVAE(vocabulary_size=vocab, n_classes=n_classes, **options)
         self.module.to(device).train()
         kwargs = {} if adamw == "default" else {adamw: True}
-        self.optimizer = make_optimizer(self.module, defaults["learning_rate"], **kwargs)
-        self.loss_fn = self._loss
+        self.optimizer = model.make_optimizer(self.module, params["learning_rate"], **kwargs)
         if compiled:
-            self.loss_fn = torch.compile(self._loss, dynamic=True)
+            self.loss_fn = torch.compile(self.loss_fn, dynamic=True)
         self.times, self.cpu_times, self.tokens, self.flops = [], [], [], []
         self.error = None  # why this configuration could not run, if it could not
 
@@ -229,38 +219,25 @@ class Case:
             parts.append("compiled")
         return " ".join(parts)
 
-    def _loss(self, tokens, lengths, labels):
-        if self.supervised:
-            return self.package.objective.supervised_loss(self.module, tokens, lengths, labels)[0]
-        d = self.defaults
-        return self.package.objective.ssvae_loss(
-            self.module, tokens, lengths, labels, alpha=d["alpha"], beta=1.0, use_kl=self.use_kl,
-            unlabeled_y=d["unlabeled_y"], temperature=d["temperature"], z_gradient=d["z_gradient"],
-        )[0]
-
     def step(self, batch, timed):
-        """One update on ``batch`` (padding, transfer, loss, backward, AdamW), as in ``fit``."""
+        """One update on ``batch`` (padding, transfer, loss, backward, AdamW), as ``fit`` runs it."""
         sequences, labels = batch
-        if self.supervised:  # the baseline ignores unlabeled documents
-            keep = [i for i, y in enumerate(labels) if y >= 0]
-            sequences, labels = [sequences[i] for i in keep], [labels[i] for i in keep]
+        labeled = [(s, y) for s, y in zip(sequences, labels) if y >= 0]
+        # the baseline ignores unlabeled documents
+        unlabeled = [] if self.supervised else [s for s, y in zip(sequences, labels) if y < 0]
         if self.device == "cpu":
             torch.set_num_threads(self.threads)
-        cast = (torch.autocast("cpu" if self.device == "cpu" else "cuda", dtype=torch.bfloat16)
-                if self.autocast == "bf16" else nullcontext())
         sync = torch.cuda.synchronize if self.device.startswith("cuda") else (lambda: None)
         sync()
         cpu_start, start = time.process_time(), time.perf_counter()
-        tokens, lengths = self.package.text.pad_batch(sequences)
-        labels = torch.tensor(labels, device=self.device)
-        with cast:
-            loss = self.loss_fn(tokens.to(self.device), lengths, labels)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
+        self.package.training.update(
+            self.module, self.optimizer, self.loss_fn,
+            ([s for s, _ in labeled], [y for _, y in labeled]), unlabeled, step=0,
+            mixed_precision=self.autocast == "bf16")
         sync()
         elapsed = time.perf_counter() - start
         if timed:
+            tokens, lengths = pad_batch([s for s, _ in labeled] + unlabeled)
             self.times.append(elapsed)
             self.cpu_times.append(time.process_time() - cpu_start)
             self.tokens.append(int(lengths.sum()))
@@ -269,7 +246,7 @@ class Case:
 
     def count_flops(self, tokens, lengths):
         """FLOPs of one update (forward + backward = 3x forward), see the module docstring."""
-        d, m = self.defaults, self.module
+        d, m = self.params, self.module
         E, He = d["embedding_dim"], d["hidden_size"]
         n_docs, n_tokens = len(lengths), int(lengths.sum())
         K = m.q_y.linear.out_features
@@ -324,7 +301,7 @@ class Documents:
             self.p = None
 
     def _lengths(self, n):
-        mean, top = self.shape["mean_len"], self.shape["max_len"]
+        mean, top = self.shape["mean_length"], self.shape["max_length"]
         return np.clip(np.rint(self.rng.normal(mean, 0.27 * mean, n)), 2, top).astype(np.int64)
 
     def _next(self, which):
@@ -349,7 +326,7 @@ class Documents:
         """(list of id arrays: labeled then unlabeled, list of labels with -1 for unlabeled)."""
         rows_l, rows_u = self._next("l"), self._next("u")
         docs = [self._doc(n) for n in self.lengths_l[rows_l]] + [self._doc(n) for n in self.lengths_u[rows_u]]
-        labels = self.rng.integers(0, self.shape["classes"], len(rows_l)).tolist() + [-1] * len(rows_u)
+        labels = self.rng.integers(0, self.shape["n_classes"], len(rows_l)).tolist() + [-1] * len(rows_u)
         return docs, labels
 
 
@@ -408,8 +385,8 @@ def matmul_peak(device, threads, dtype=torch.float32, n=2048, repeats=5):
 def run_yardstick(path, shape, use_z, vocab, steps, threads):
     """(ms/update, real tokens/s) printed by naive_ssvae_step.py at this shape, or None."""
     s = SHAPES[shape]
-    cmd = [sys.executable, path, "--use-z", str(int(use_z)), "--mean-len", str(s["mean_len"]),
-           "--max-len", str(s["max_len"]), "--classes", str(s["classes"]), "--vocab", str(vocab),
+    cmd = [sys.executable, path, "--use-z", str(int(use_z)), "--mean-len", str(s["mean_length"]),
+           "--max-len", str(s["max_length"]), "--classes", str(s["n_classes"]), "--vocab", str(vocab),
            "--steps", str(steps)]
     env = dict(os.environ)
     if threads:
@@ -426,7 +403,7 @@ def run_yardstick(path, shape, use_z, vocab, steps, threads):
 
 def main(argv=None):
     args = parse_args(argv)
-    defaults = estimator_defaults()
+    params = dict(estimator_defaults(), decoder_size=args.decoder_size)
     shapes, objectives = _split(args.shapes), _split(args.objectives)
     for name, table in (("shape", SHAPES), ("objective", OBJECTIVES)):
         for value in shapes if name == "shape" else objectives:
@@ -475,15 +452,17 @@ def main(argv=None):
         cases = []
         for objective, (label, package), device, out, cuts, cast, adamw, comp in itertools.product(
                 objectives, packages, devices, outputs, cutoff_sets, casts, adamws, compiled):
-            if OBJECTIVES[objective][1] is None and out != outputs[0]:
+            supervised = OBJECTIVES[objective] not in VARIANTS
+            if supervised and out != outputs[0]:
                 continue  # the baseline has no output layer
-            if cuts is not cutoff_sets[0] and (out != "adaptive" or OBJECTIVES[objective][1] is None):
+            if cuts is not cutoff_sets[0] and (out != "adaptive" or supervised):
                 continue  # cutoffs only matter to the adaptive softmax
             for t in threads if device == "cpu" else [None]:
-                cases.append(Case(objective=objective, shape=shape, device=device, threads=t,
-                                  output_layer=out, autocast=cast, adamw=adamw, compiled=comp,
-                                  args=args, defaults=defaults, package=package,
-                                  package_label=label, cutoffs=cuts))
+                cases.append(Case(objective=objective, n_classes=SHAPES[shape]["n_classes"],
+                                  vocab=args.vocab, device=device, threads=t, output_layer=out,
+                                  autocast=cast, adamw=adamw, compiled=comp, params=params,
+                                  package=package, package_label=label, cutoffs=cuts,
+                                  div_value=args.div_value))
         print(f"\n{shape}: {SHAPES[shape]}, {len(cases)} configuration(s), timed round-robin ...",
               flush=True)
         load = OtherLoad()
@@ -498,7 +477,7 @@ def main(argv=None):
                         print(f"{case.name} {case.label()} failed: {case.error}")
         yard = {}
         if args.yardstick and "cpu" in devices:  # the yardstick runs on the CPU only
-            for use_z in sorted({OBJECTIVES[o][2] for o in objectives if OBJECTIVES[o][1] is not None}):
+            for use_z in sorted({VARIANTS[OBJECTIVES[o]][1] for o in objectives if OBJECTIVES[o] in VARIANTS}):
                 for t in threads:
                     yard[use_z, t] = run_yardstick(args.yardstick, shape, use_z, args.vocab,
                                                    args.yardstick_steps, t)
@@ -540,7 +519,7 @@ def main(argv=None):
                 time_vs_ssvae=(s["s_per_update"] / ssvae["s_per_update"]) if ssvae else None,
                 vs_yardstick=(s["tokens_per_s"] / y[1]) if y else None,
                 yardstick_tokens_per_s=y[1] if y else None,
-                agnews_minutes=(None if shape != "agnews" else
+                agnews_minutes=(None if shape != "ag_news" else
                                 "-".join(f"{s['s_per_update'] * n / 60:.0f}" for n in TYPICAL_UPDATES)),
             )
             row.update(error=None, other_load_cores=others)

@@ -9,19 +9,19 @@ from numbers import Integral, Number, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
+from ._compat import Interval, InvalidParameterError, StrOptions, _fit_context
 from .embeddings import build_embedding_matrix
-from .model import SSVAE
-from .model_selection import UnlabeledTexts, unlabeled_mask
-from .objective import kl_weight, ssvae_loss, supervised_loss
+from .model import SSVAE, network_options
+from ._validation import check_targets, check_texts, unlabeled_mask
+from .objective import ssvae_objective, supervised_objective
 from .text import SPECIALS, Vocabulary, tokenize
 from .training import TrainingResult, log_probabilities, predict_logits, resolve_interval, train
 
@@ -29,49 +29,6 @@ __all__ = ["SSVAETextClassifier", "SupervisedTextClassifier"]
 
 # Validation sets smaller than this get a warning: accuracy on them moves in big steps.
 _SMALL_VALIDATION = 50
-
-
-def _check_texts(X, name):
-    """A list of str, or a clear error naming what is wrong.
-
-    A table of one column (a DataFrame, an array of shape (n, 1)) is read as that column:
-    iterating over a DataFrame would give its column names.
-    """
-    if isinstance(X, UnlabeledTexts):
-        X = X.texts
-    if X is None:
-        raise TypeError(f"{name} must be an iterable of str, got None.")
-    if isinstance(X, (str, bytes)):
-        raise TypeError(f"{name} must be an iterable of str, not a single {type(X).__name__}.")
-    shape = getattr(X, "shape", None)
-    if shape is not None and len(shape) != 1:
-        if len(shape) != 2 or shape[1] != 1:
-            raise ValueError(
-                f"{name} must be one column of documents; got a {type(X).__name__} of shape "
-                f"{tuple(shape)}. Pass the column of text, e.g. df['text']."
-            )
-        X = np.asarray(X, dtype=object)[:, 0]
-    try:
-        X = list(X)
-    except TypeError:
-        raise TypeError(f"{name} must be an iterable of str, got {type(X).__name__}.") from None
-    for i, text in enumerate(X):
-        if not isinstance(text, str):
-            raise TypeError(
-                f"{name} must contain only str; {name}[{i}] is {type(text).__name__} ({text!r})."
-            )
-    return X
-
-
-def _check_targets(y, n_samples):
-    if y is None:
-        raise ValueError("y is required: the labels of X, with -1 for unlabeled rows.")
-    y = np.asarray(y, dtype=object)
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-dimensional, got shape {y.shape}.")
-    if len(y) != n_samples:
-        raise ValueError(f"X has {n_samples} documents but y has {len(y)} labels.")
-    return y
 
 
 def _resolve_device(device, owner):
@@ -308,10 +265,8 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
     # -- what the subclasses define -------------------------------------------------------
 
     _uses_unlabeled = False
-
-    def _module_sizes(self):
-        """Keyword arguments of :class:`SSVAE` beyond the vocabulary and class counts."""
-        raise NotImplementedError
+    # The terms of the training objective, recorded in history_ (None where a check has none).
+    _history_terms = ()
 
     def _loss_function(self, interval):
         """``loss(module, tokens, lengths, labels, step) -> (loss, terms)`` of one update, for
@@ -349,8 +304,8 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         # A refit that fails half-way must not leave a mix of old and new fitted attributes.
         for name in [name for name in vars(self) if name.endswith("_") and not name.startswith("__")]:
             delattr(self, name)
-        X = _check_texts(X, "X")
-        y = _check_targets(y, len(X))
+        X = check_texts(X, "X")
+        y = check_targets(y, len(X))
         unlabeled = unlabeled_mask(y)
         X_labeled = [x for x, u in zip(X, unlabeled) if not u]
         if not X_labeled:
@@ -368,7 +323,7 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
                 f"y has {len(self.classes_)} class among its labeled rows; at least 2 are needed."
             )
         X_unlabeled = [x for x, u in zip(X, unlabeled) if u] + (
-            [] if X_unlabeled is None else _check_texts(X_unlabeled, "X_unlabeled")
+            [] if X_unlabeled is None else check_texts(X_unlabeled, "X_unlabeled")
         )
         rng = check_random_state(self.random_state)
         X_train, y_train, X_val, y_val = self._validation_split(X_labeled, y_labeled, validation_data, rng)
@@ -410,8 +365,8 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
                     + (f" of length {len(validation_data)}." if hasattr(validation_data, "__len__") else ".")
                 )
             X_val, y_val = validation_data
-            X_val = _check_texts(X_val, "validation_data[0]")
-            y_val = _check_targets(y_val, len(X_val))
+            X_val = check_texts(X_val, "validation_data[0]")
+            y_val = check_targets(y_val, len(X_val))
             unknown = set(y_val.tolist()) - set(self.classes_.tolist())
             if unknown:
                 raise ValueError(f"validation_data has labels absent from y: {sorted(map(str, unknown))}.")
@@ -442,11 +397,8 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         return [self.vocabulary_.encode(tokenize(x), max_length=self.max_length) for x in X]
 
     def _build_module(self, tokenized, seed):
-        module = SSVAE(
-            vocabulary_size=len(self.vocabulary_), n_classes=len(self.classes_),
-            embedding_dim=self.embedding_dim, hidden_size=self.hidden_size, dropout=self.dropout,
-            **self._module_sizes(),
-        )
+        module = SSVAE(vocabulary_size=len(self.vocabulary_), n_classes=len(self.classes_),
+                       **network_options(self.get_params()))
         start = time.perf_counter()
         vectors, _ = build_embedding_matrix(
             self.vocabulary_.itos, self.embeddings, dim=self.embedding_dim, texts=tokenized,
@@ -512,7 +464,7 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
             Columns follow ``classes_``.
         """
         check_is_fitted(self)
-        X = _check_texts(X, "X")
+        X = check_texts(X, "X")
         with _torch_threads(self.n_threads):
             logits = predict_logits(self.module_, self._encode(X), len(self.classes_))
         return np.exp(log_probabilities(logits))
@@ -549,8 +501,8 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         score : float
         """
         check_is_fitted(self)
-        X = _check_texts(X, "X")
-        y = _check_targets(y, len(X))
+        X = check_texts(X, "X")
+        y = check_targets(y, len(X))
         keep = ~unlabeled_mask(y)
         if not keep.any():
             raise ValueError("y has no labeled row to score: every label is -1 (the unlabeled marker).")
@@ -642,13 +594,8 @@ class SupervisedTextClassifier(_BaseTextClassifier):
             n_threads=n_threads, verbose=verbose,
         )
 
-    def _module_sizes(self):
-        return {"z_dim": 0, "decoder_size": 0}
-
     def _loss_function(self, interval):
-        def loss(module, tokens, lengths, labels, step):
-            return supervised_loss(module, tokens, lengths, labels)
-        return loss
+        return supervised_objective()
 
 
 class SSVAETextClassifier(_BaseTextClassifier):
@@ -809,27 +756,13 @@ class SSVAETextClassifier(_BaseTextClassifier):
         self.kl_warmup = kl_warmup
         self.kl_ramp = kl_ramp
 
-    def _module_sizes(self):
-        return {
-            "z_dim": self.z_dim if self.use_z else 0, "y_dim": self.y_dim,
-            "decoder_size": self.decoder_size, "output_layer": self.output_layer,
-            "shared_encoder": self.shared_encoder,
-        }
-
     def _loss_function(self, interval):
-        warmup = interval if self.kl_warmup == "auto" else self.kl_warmup
-        ramp = 2 * interval if self.kl_ramp == "auto" else self.kl_ramp
-
-        def loss(module, tokens, lengths, labels, step):
-            beta = kl_weight(step, warmup=warmup, ramp=ramp) if self.use_kl else 0.0
-            value, terms = ssvae_loss(
-                module, tokens, lengths, labels, alpha=self.alpha, beta=beta, use_kl=self.use_kl,
-                unlabeled_y=self.unlabeled_y, temperature=self.temperature,
-                z_gradient=self.z_gradient,
-            )
-            terms["kl_weight"] = beta
-            return value, terms
-        return loss
+        return ssvae_objective(
+            alpha=self.alpha, use_kl=self.use_kl,
+            kl_warmup=interval if self.kl_warmup == "auto" else self.kl_warmup,
+            kl_ramp=2 * interval if self.kl_ramp == "auto" else self.kl_ramp,
+            unlabeled_y=self.unlabeled_y, temperature=self.temperature, z_gradient=self.z_gradient,
+        )
 
 
 for _cls in (SupervisedTextClassifier, SSVAETextClassifier):

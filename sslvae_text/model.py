@@ -11,12 +11,18 @@ packed run: each recurrence reads a document's real words before any padding, an
 positions are dropped before any loss.
 """
 
+import inspect
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Normal
 
 from .text import PAD_ID
+
+OUTPUT_LAYERS = ("adaptive", "full")
+#: Each tail cluster of the adaptive softmax projects to 1/DIV_VALUE the units of the one before.
+DIV_VALUE = 4.0
 
 
 class SentenceEncoder(nn.Module):
@@ -93,7 +99,7 @@ class PXGivenYZ(nn.Module):
 
     def __init__(
         self, *, embedding_dim, vocabulary_size, n_classes, y_dim, z_dim, hidden_size, dropout,
-        output_layer="full", cutoffs=None,
+        output_layer="adaptive", cutoffs=None, div_value=DIV_VALUE,
     ):
         super().__init__()
         self.y_table = nn.Linear(n_classes, y_dim, bias=False)
@@ -104,9 +110,9 @@ class PXGivenYZ(nn.Module):
         # only the tails a decoder this size gives a unit (the others' words join the last kept
         # tail); with none left (fewer than 4 units) the full softmax is as cheap.
         cutoffs = cutoffs or adaptive_cutoffs(vocabulary_size)
-        kept = [c for i, c in enumerate(cutoffs) if hidden_size // 4 ** (i + 1) >= 1]
+        kept = [c for i, c in enumerate(cutoffs) if hidden_size // div_value ** (i + 1) >= 1]
         if output_layer == "adaptive" and kept:
-            self.output = nn.AdaptiveLogSoftmaxWithLoss(hidden_size, vocabulary_size, kept, div_value=4.0)
+            self.output = nn.AdaptiveLogSoftmaxWithLoss(hidden_size, vocabulary_size, kept, div_value=div_value)
         else:
             self.output = nn.Linear(hidden_size, vocabulary_size)
 
@@ -144,34 +150,45 @@ class PXGivenYZ(nn.Module):
 
 
 class SSVAE(nn.Module):
-    """Embedding, y's encoder and q(y|x), and, when there is a decoder, q(z|x) and p(x|y,z).
+    """Embedding, y's encoder and q(y|x), and, when generative, q(z|x) and p(x|y,z).
 
-    ``z_dim=0`` builds no q(z|x) and feeds no z to the decoder; ``decoder_size=0`` builds no
-    decoder at all (the supervised baseline). q(z|x) reads the words with its own BiLSTM
-    (``z_encoder``, the paper's architecture), or with y's when ``shared_encoder`` is True.
+    ``generative=False`` builds the classifier alone (the supervised baseline's network); the
+    options of z and of the decoder are then unused. ``use_z=False`` builds no q(z|x) and
+    feeds no z to the decoder. q(z|x) reads the words with its own BiLSTM (``z_encoder``, the
+    paper's architecture), or with y's when ``shared_encoder`` is True. Sizes below 1 and
+    unknown output layers are refused, as torch's own modules do.
     """
 
     def __init__(
-        self, *, vocabulary_size, n_classes, embedding_dim=300, hidden_size=100, z_dim=32,
-        y_dim=32, decoder_size=300, dropout=0.5, output_layer="full", cutoffs=None,
-        shared_encoder=False,
+        self, *, vocabulary_size, n_classes, embedding_dim=300, hidden_size=100, dropout=0.5,
+        generative=True, use_z=True, z_dim=32, y_dim=32, decoder_size=300,
+        output_layer="adaptive", cutoffs=None, div_value=DIV_VALUE, shared_encoder=False,
     ):
         super().__init__()
+        sizes = dict(vocabulary_size=vocabulary_size, n_classes=n_classes, embedding_dim=embedding_dim,
+                     hidden_size=hidden_size)
+        if generative:
+            sizes.update(y_dim=y_dim, decoder_size=decoder_size, **({"z_dim": z_dim} if use_z else {}))
+        for name, value in sizes.items():
+            if int(value) != value or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        if generative and output_layer not in OUTPUT_LAYERS:
+            raise ValueError(f"output_layer must be one of {OUTPUT_LAYERS}, got {output_layer!r}.")
         self.embedding = nn.Embedding(vocabulary_size, embedding_dim, padding_idx=PAD_ID)
         self.encoder = SentenceEncoder(embedding_dim, hidden_size, dropout)
         self.q_y = QYGivenX(self.encoder.output_size, n_classes)
-        self.q_z = self.z_encoder = None
-        if z_dim and decoder_size:
+        self.q_z = self.z_encoder = self.p_x = None
+        if not generative:
+            return
+        if use_z:
             if not shared_encoder:
                 self.z_encoder = SentenceEncoder(embedding_dim, hidden_size, dropout)
             self.q_z = QZGivenX(self.encoder.output_size, z_dim)
-        self.p_x = None
-        if decoder_size:
-            self.p_x = PXGivenYZ(
-                embedding_dim=embedding_dim, vocabulary_size=vocabulary_size, n_classes=n_classes,
-                y_dim=y_dim, z_dim=z_dim, hidden_size=decoder_size, dropout=dropout,
-                output_layer=output_layer, cutoffs=cutoffs,
-            )
+        self.p_x = PXGivenYZ(
+            embedding_dim=embedding_dim, vocabulary_size=vocabulary_size, n_classes=n_classes,
+            y_dim=y_dim, z_dim=z_dim if use_z else 0, hidden_size=decoder_size, dropout=dropout,
+            output_layer=output_layer, cutoffs=cutoffs, div_value=div_value,
+        )
 
     def encode(self, tokens, lengths):
         """Embeddings of the words, and the sentence states read by q(y|x) and by q(z|x).
@@ -188,6 +205,19 @@ class SSVAE(nn.Module):
     def classify(self, tokens, lengths):
         """Logits of q(y|x); runs neither z's encoder nor the decoder."""
         return self.q_y(self.encoder(self.embedding(tokens), lengths))
+
+
+def network_options(params):
+    """Keyword arguments of :class:`SSVAE` taken from an estimator's ``get_params()``.
+
+    The estimators' hyperparameters carry the network's names (their ``vocabulary_size`` is a
+    cap, not the network's); the supervised baseline has no decoder, and its network is the
+    classifier alone.
+    """
+    names = set(inspect.signature(SSVAE).parameters) - {"vocabulary_size", "n_classes"}
+    options = {name: value for name, value in params.items() if name in names}
+    options["generative"] = "decoder_size" in params
+    return options
 
 
 def make_optimizer(module, learning_rate, **options):

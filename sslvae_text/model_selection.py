@@ -13,27 +13,7 @@ would silently lose part of its documents. Two remedies live here:
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator, StratifiedKFold
 
-UNLABELED = -1
-
-
-def unlabeled_mask(y):
-    """True where ``y`` holds the unlabeled marker: -1, or the string "-1".
-
-    The string counts too because labels read from text files (a CSV whose unlabeled rows say
-    -1) arrive as strings; a class really named "-1" cannot be used.
-    """
-    return np.fromiter((_is_unlabeled(label) for label in y), dtype=bool, count=len(y))
-
-
-def _is_unlabeled(label):
-    if isinstance(label, str):
-        return label.strip() == "-1"
-    # on numbers this covers -1, np.int64(-1) and -1.0; a float NaN or another object is a label
-    try:
-        return bool(label == UNLABELED)
-    except (TypeError, ValueError):
-        return False
-
+from ._validation import check_texts, unlabeled_mask
 
 class UnlabeledTexts:
     """Unlabeled documents that scikit-learn's cross-validation passes whole to every fit.
@@ -57,9 +37,7 @@ class UnlabeledTexts:
     """
 
     def __init__(self, texts):
-        if isinstance(texts, (str, bytes)):
-            raise TypeError("UnlabeledTexts takes an iterable of str, not a single string.")
-        self.texts = list(texts)
+        self.texts = check_texts(texts, "UnlabeledTexts' texts")
 
     @property
     def n_texts(self):

@@ -43,6 +43,42 @@ def kl_weight(step, *, warmup=3000, ramp=3000):
     return min(1.0, max(0.0, (step - warmup) / ramp))
 
 
+#: The paper's objectives and the two flags that select them (Eq. 4): name -> (use_kl, use_z).
+VARIANTS = {
+    "SSVAE": (True, True),
+    "SSVAE-{KL}": (False, True),
+    "SSVAE-{z}": (True, False),
+    "SSVAE-{KL,z}": (False, False),
+}
+
+
+def variant_id(name):
+    """A variant's name as one command-line word: "SSVAE-{KL,z}" -> "ssvae-kl-z"."""
+    return name.lower().replace("{", "").replace("}", "").replace(",", "-")
+
+
+def supervised_objective():
+    """The supervised baseline's loss of one update, ``loss(model, tokens, lengths, labels, step)``."""
+    def loss(model, tokens, lengths, labels, step):
+        return supervised_loss(model, tokens, lengths, labels)
+    return loss
+
+
+def ssvae_objective(*, alpha, use_kl, kl_warmup, kl_ramp, **options):
+    """The SSVAE's loss of one update, ``loss(model, tokens, lengths, labels, step)``.
+
+    The KL weight beta follows :func:`kl_weight` over the updates (0 without the KL terms) and
+    is recorded among the terms; ``options`` go to :func:`ssvae_loss`.
+    """
+    def loss(model, tokens, lengths, labels, step):
+        beta = kl_weight(step, warmup=kl_warmup, ramp=kl_ramp) if use_kl else 0.0
+        value, terms = ssvae_loss(model, tokens, lengths, labels, alpha=alpha, beta=beta,
+                                  use_kl=use_kl, **options)
+        terms["kl_weight"] = beta
+        return value, terms
+    return loss
+
+
 def supervised_loss(model, tokens, lengths, labels):
     """-log q(y|x) averaged over the batch: the supervised baseline's whole objective."""
     y_logits = model.classify(tokens, lengths)

@@ -119,6 +119,30 @@ def update_pieces(labeled, unlabeled, max_tokens=MAX_BATCH_TOKENS):
     return pieces
 
 
+def update(module, optimizer, loss_fn, labeled, unlabeled, *, step, mixed_precision=False,
+           max_tokens=MAX_BATCH_TOKENS):
+    """One optimisation update, as ``fit`` runs it; returns the terms of the objective.
+
+    ``labeled`` is ``(sequences, class indices)``, ``unlabeled`` a list of sequences (empty for
+    the supervised baseline); see :func:`update_pieces`. ``step`` counts updates from 0 (the KL
+    annealing reads it). A term is the mean over the rows it concerns, as a float.
+    """
+    device = next(module.parameters()).device
+    optimizer.zero_grad(set_to_none=True)
+    totals, rows = defaultdict(float), defaultdict(int)
+    for sequences, labels, weight in update_pieces(labeled, unlabeled, max_tokens):
+        tokens, lengths = pad_batch(sequences)
+        labels = torch.tensor(labels, device=device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=mixed_precision):
+            loss, terms = loss_fn(module, tokens.to(device), lengths, labels, step)
+        (loss * weight if weight != 1.0 else loss).backward()
+        for name, value in terms.items():
+            totals[name] += float(value) * len(sequences)
+            rows[name] += len(sequences)
+    optimizer.step()
+    return {name: total / rows[name] for name, total in totals.items()}
+
+
 def train(
     module, loss_fn, *, ids_train, y_train, ids_unlabeled, ids_val, y_val, n_classes, batch_size,
     learning_rate, interval, lr_patience, n_iter_no_change, max_updates, mixed_precision, rng,
@@ -146,7 +170,6 @@ def train(
         Filled in place (a new one if None): after a ``KeyboardInterrupt``, which propagates
         once the best weights are restored, it still tells how far training went.
     """
-    device = next(module.parameters()).device
     optimizer = make_optimizer(module, learning_rate)
     labeled = cycle_batches(np.array([len(s) for s in ids_train]), batch_size, rng)
     unlabeled = (cycle_batches(np.array([len(s) for s in ids_unlabeled]), batch_size, rng)
@@ -166,22 +189,11 @@ def train(
             for _ in range(n_steps):
                 rows = next(labeled)
                 extra = [] if unlabeled is None else [ids_unlabeled[i] for i in next(unlabeled)]
-                optimizer.zero_grad(set_to_none=True)
-                step_terms, step_rows = defaultdict(float), defaultdict(int)
-                for sequences, labels, weight in update_pieces(
-                        ([ids_train[i] for i in rows], y_train[rows].tolist()), extra):
-                    tokens, lengths = pad_batch(sequences)
-                    labels = torch.tensor(labels, device=device)
-                    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=mixed_precision):
-                        loss, terms = loss_fn(module, tokens.to(device), lengths, labels, result.n_updates)
-                    (loss * weight if weight != 1.0 else loss).backward()
-                    for name, value in terms.items():
-                        step_terms[name] += float(value) * len(sequences)
-                        step_rows[name] += len(sequences)
-                optimizer.step()
+                terms = update(module, optimizer, loss_fn, ([ids_train[i] for i in rows], y_train[rows].tolist()),
+                               extra, step=result.n_updates, mixed_precision=mixed_precision)
                 result.n_updates += 1
-                for name, total in step_terms.items():
-                    sums[name] += total / step_rows[name]
+                for name, value in terms.items():
+                    sums[name] += value
                 progress.update()
             record = {"iteration": check, "updates": result.n_updates}
             record.update({name: None for name in history_terms})

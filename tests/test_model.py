@@ -19,7 +19,7 @@ V, K = 50, 3
 def _model(**sizes):
     torch.manual_seed(0)
     params = dict(vocabulary_size=V, n_classes=K, embedding_dim=6, hidden_size=5, z_dim=4, y_dim=3,
-                  decoder_size=7, dropout=0.0)
+                  decoder_size=7, dropout=0.0, output_layer="full")
     return SSVAE(**{**params, **sizes}).eval()
 
 
@@ -33,16 +33,16 @@ def _n_parameters(module):
 
 
 def test_removing_z_removes_its_head_and_decoder_input():
-    with_z, without_z = _model(), _model(z_dim=0)
+    with_z, without_z = _model(), _model(use_z=False)
     assert without_z.q_z is None and with_z.q_z is not None
     assert without_z.p_x.lstm.input_size == with_z.p_x.lstm.input_size - 4
     assert _n_parameters(without_z) < _n_parameters(with_z)
 
 
 def test_supervised_network_has_no_decoder():
-    model = _model(decoder_size=0)
+    model = _model(generative=False)
     assert model.p_x is None and model.q_z is None
-    assert _n_parameters(model) < _n_parameters(_model(z_dim=0))
+    assert _n_parameters(model) < _n_parameters(_model(use_z=False))
 
 
 def test_z_has_its_own_encoder_with_separate_parameters():
@@ -66,7 +66,7 @@ def test_shared_encoder_builds_one_encoder_read_by_both_heads():
     assert h_z is h_y
     assert _n_parameters(paper) - _n_parameters(shared) == _n_parameters(paper.z_encoder)
     # without z there is no second encoder to share
-    assert _model(z_dim=0).z_encoder is None and _model(decoder_size=0).z_encoder is None
+    assert _model(use_z=False).z_encoder is None and _model(generative=False).z_encoder is None
 
 
 def test_reconstruction_through_z_trains_z_encoder_not_y_encoder():
@@ -193,7 +193,7 @@ def test_without_kl_no_kl_is_computed(monkeypatch):
 
 def test_labeled_and_unlabeled_terms_follow_eq_2():
     """The whole loss against its terms computed one by one (exact enumeration: no sampling)."""
-    model = _model(z_dim=0)
+    model = _model(use_z=False)
     tokens, lengths = _batch(5, 3, 7, 4)
     labels = torch.tensor([0, 2, -1, -1])
     alpha, beta = 10.0, 0.5
@@ -229,7 +229,7 @@ def test_kl_z_weighs_on_labeled_and_unlabeled_rows_by_beta():
 
 
 def test_observed_labels_are_decoded_one_hot():
-    model = _model(z_dim=0)
+    model = _model(use_z=False)
     tokens, lengths = _batch(5, 3)
     loss, _ = ssvae_loss(model, tokens, lengths, torch.tensor([1, 2]), alpha=0.0, beta=0.0,
                          use_kl=False)
@@ -239,7 +239,7 @@ def test_observed_labels_are_decoded_one_hot():
 
 
 def test_enumeration_is_the_exact_expectation_over_q_y():
-    model = _model(z_dim=0)
+    model = _model(use_z=False)
     tokens, lengths = _batch(5, 3, seed=2)
     labels = torch.tensor([-1, -1])
     loss, _ = ssvae_loss(model, tokens, lengths, labels, alpha=1.0, beta=0.0, use_kl=False,
@@ -252,7 +252,7 @@ def test_enumeration_is_the_exact_expectation_over_q_y():
 
 
 def test_gumbel_sample_is_soft_and_differentiable_into_q_y():
-    model = _model(z_dim=0)
+    model = _model(use_z=False)
     model.train()
     loss, _ = _loss(model, [-1, -1, -1, -1], use_kl=False)
     loss.backward()
@@ -272,3 +272,17 @@ def test_encoder_equals_a_packed_bidirectional_lstm_with_the_same_weights():
     packed = torch.nn.utils.rnn.pack_padded_sequence(embedded, lengths, batch_first=True, enforce_sorted=False)
     _, (h_n, _) = packed_lstm(packed)
     torch.testing.assert_close(encoder(embedded, lengths), torch.cat([h_n[-2], h_n[-1]], -1))
+
+
+@pytest.mark.parametrize("options, match", [
+    (dict(z_dim=0), "z_dim must be a positive integer"),
+    (dict(decoder_size=0), "decoder_size must be a positive integer"),
+    (dict(output_layer="huge"), "output_layer must be one of"),
+    (dict(hidden_size=2.5), "hidden_size must be a positive integer"),
+])
+def test_the_network_refuses_sizes_that_would_silently_drop_a_part(options, match):
+    with pytest.raises(ValueError, match=match):
+        _model(**options)
+    # the classifier alone has no z nor decoder to size
+    if "z_dim" in options or "decoder_size" in options:
+        assert _model(generative=False, **options).p_x is None

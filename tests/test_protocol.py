@@ -138,7 +138,7 @@ def test_pool_too_small_and_bad_input():
         paper_protocol(_pool(300), n_labeled=100, n_unlabeled=0, labeled_proportion=0)
     with pytest.raises(ValueError, match="n_labeled"):
         paper_protocol(_pool(300), n_labeled=3, n_runs=5)
-    with pytest.raises(ValueError, match="single string"):
+    with pytest.raises(TypeError, match="not a single str"):
         paper_protocol(Bunch(data="abc", target=[0, 1, 2]))
     with pytest.raises(ValueError, match="3 texts but a target of shape"):
         paper_protocol(Bunch(data=["a", "b", "c"], target=[0, 1]))

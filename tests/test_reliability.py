@@ -105,7 +105,7 @@ def test_token_bounded_pieces_cover_the_batch_within_the_bound():
 
 def test_update_pieces_add_up_to_the_whole_batch_loss():
     torch.manual_seed(0)
-    model = SSVAE(vocabulary_size=40, n_classes=2, embedding_dim=8, hidden_size=8, z_dim=0, y_dim=4,
+    model = SSVAE(vocabulary_size=40, n_classes=2, embedding_dim=8, hidden_size=8, use_z=False, y_dim=4,
                   decoder_size=8, dropout=0.0)
     rng = np.random.default_rng(0)
     labeled = [rng.integers(2, 40, n) for n in (3, 9, 4, 12)]

@@ -196,7 +196,7 @@ def test_labeled_batches_cycle_through_every_document_each_pass():
         return module.classify(tokens, lengths).sum() * 0.0, {}
 
     from sslvae_text.model import SSVAE
-    module = SSVAE(vocabulary_size=20, n_classes=2, embedding_dim=4, hidden_size=3, decoder_size=0)
+    module = SSVAE(vocabulary_size=20, n_classes=2, embedding_dim=4, hidden_size=3, generative=False)
     ids = [np.array([i + 2, 1]) for i in range(10)]
     result = training.train(
         module, loss_fn, ids_train=ids, y_train=np.arange(10) % 2, ids_unlabeled=[], ids_val=None,
@@ -244,7 +244,7 @@ def test_a_tiny_validation_set_is_warned_about(corpus):
 
 def test_the_best_checks_weights_are_kept_not_the_last(monkeypatch):
     from sslvae_text.model import SSVAE
-    module = SSVAE(vocabulary_size=20, n_classes=2, embedding_dim=4, hidden_size=3, decoder_size=0)
+    module = SSVAE(vocabulary_size=20, n_classes=2, embedding_dim=4, hidden_size=3, generative=False)
     snapshots = []
 
     def logits(module, ids, n_classes):  # record the weights each check sees

@@ -12,10 +12,11 @@ from ._corpora import (
     load_yelp,
 )
 from ._fetch import REMOTES, DatasetDownloadError, get_data_home
-from ._protocol import nested_stratified_subset, paper_protocol
+from ._protocol import PAPER_DATASETS, nested_stratified_subset, paper_protocol
 from ._synthetic import make_text_classification
 
 __all__ = [
+    "PAPER_DATASETS",
     "make_text_classification",
     "REMOTES",
     "DatasetDownloadError",

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-from ..model_selection import UNLABELED
+from .._validation import UNLABELED
 from ._fetch import _resolve_remotes, fetch_file, get_data_home
 
 __all__ = [
