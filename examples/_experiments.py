@@ -526,6 +526,16 @@ def _backend(args):
             yield
 
 
+def sweep(jobs, log, args, report, table):
+    """Run the jobs ``log`` lacks, run 0 of everything first, calling ``report()`` after each
+    fit and at the end (``report(final=True)``); print the Markdown ``table`` it writes."""
+    jobs.sort(key=lambda job: job["run"])
+    n_fits = run_jobs(jobs, log, args, on_record=report)
+    report(final=True)
+    print((Path(args.results) / table).read_text())
+    return n_fits
+
+
 def run_jobs(jobs, log, args, on_record=None):
     """Run the jobs that ``log`` lacks through joblib, recording each one as it finishes.
 
@@ -810,7 +820,9 @@ def time_iterations(dataset, run, *, device="cpu", n_iterations=200, warmup=5, q
 
 # -- command line -------------------------------------------------------------------------------
 
-def parser(description, script, *, alphas=True, datasets=DATASETS, peers=True):
+def parser(description, script, *, alphas=True, datasets=DATASETS, peers=True, fits=True):
+    """The table scripts' common options; ``fits=False`` (a timing script) leaves out those that
+    only change fits: objectives, parallel fits, schedule, word vectors."""
     ap = argparse.ArgumentParser(prog=script, description=description,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.set_defaults(script=script)
@@ -820,8 +832,9 @@ def parser(description, script, *, alphas=True, datasets=DATASETS, peers=True):
                          "optional with --quick (a generated corpus is used)")
     ap.add_argument("--datasets", nargs="+", default=list(datasets), choices=DATASETS)
     ids = [v[0] for v in OBJECTIVES.values()] + (list(PEERS.values()) if peers else [])
-    ap.add_argument("--objectives", nargs="+", default=ids, choices=ids,
-                    help="what to fit" + (" (the last two are the classic peers)" if peers else ""))
+    if fits:
+        ap.add_argument("--objectives", nargs="+", default=ids, choices=ids,
+                        help="what to fit" + (" (the last two are the classic peers)" if peers else ""))
     ap.add_argument("--runs", nargs="+", type=int, default=None, help="which of the 5 runs (default: all)")
     if alphas:
         ap.add_argument("--alphas", nargs="+", type=float, default=None,
@@ -829,23 +842,27 @@ def parser(description, script, *, alphas=True, datasets=DATASETS, peers=True):
     ap.add_argument("--train-file", action="append", default=[], metavar="DATASET=PATH",
                     help="file(s) standing in for a missing training split, e.g. "
                          "ag_news=labeled.csv.gz,unlabeled.tsv.gz or yelp=FOLDER or dbpedia=train.csv.gz")
-    ap.add_argument("--n-jobs", type=int, default=1, help="fits run at once (joblib)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads per fit (default: torch's)")
-    ap.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
-                    help="run the fits on this dask cluster (joblib's dask backend)")
-    ap.add_argument("--dask-local", action="store_true", help="run the fits on a local dask cluster")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
-    ap.add_argument("--max-updates", type=int, default=None,
-                    help="cap on updates (default: the estimator's, 20,000)")
-    ap.add_argument("--paper-schedule", action="store_true",
-                    help="the authors' schedule: a validation check per pass over the labeled "
-                         "documents, KL annealing over 3,000 + 3,000 updates")
+    if fits:
+        ap.add_argument("--n-jobs", type=int, default=1, help="fits run at once (joblib)")
+        ap.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
+                        help="run the fits on this dask cluster (joblib's dask backend)")
+        ap.add_argument("--dask-local", action="store_true", help="run the fits on a local dask cluster")
+        ap.add_argument("--max-updates", type=int, default=None,
+                        help="cap on updates (default: the estimator's, 20,000)")
+        ap.add_argument("--paper-schedule", action="store_true",
+                        help="the authors' schedule: a validation check per pass over the labeled "
+                             "documents, KL annealing over 3,000 + 3,000 updates")
+        ap.add_argument("--embeddings", default=None,
+                        help="pretrained word vectors (e.g. fastText wiki.en.vec); default: random, fine-tuned")
+    else:
+        ap.set_defaults(objectives=ids, n_jobs=1, dask_scheduler=None, dask_local=False,
+                        max_updates=None, paper_schedule=False, embeddings=None)
     ap.add_argument("--output-layer", choices=["adaptive", "full"], default=None,
                     help="the decoder's softmax (default: the estimator's, adaptive; full: the paper's)")
     ap.add_argument("--shared-encoder", action="store_true",
                     help="q(z|x) reads y's encoder (shared_encoder=True), not a BiLSTM of its own as in the paper")
-    ap.add_argument("--embeddings", default=None,
-                    help="pretrained word vectors (e.g. fastText wiki.en.vec); default: random, fine-tuned")
     ap.add_argument("--cache", default=None, metavar="DIR",
                     help="keep each dataset's protocol runs in DIR (compressed pickles) and read "
                          "them from there next time, instead of the raw corpus")

@@ -81,15 +81,8 @@ def main(argv=None):
     jobs = [job for n in args.n_labeled for dataset in args.datasets
             for job in ex.make_jobs(dataset, few_label_runs(runs[dataset], n), args.objectives,
                                     args.alphas, args, config=config)]
-    jobs.sort(key=lambda job: job["run"])
-
-    def report():
-        write_report(log, args, config, notes)
-
-    n_fits = ex.run_jobs(jobs, log, args, on_record=report)
-    report()
-    print((Path(args.results) / "few_labels.md").read_text())
-    return n_fits
+    return ex.sweep(jobs, log, args, lambda final=False: write_report(log, args, config, notes),
+                    "few_labels.md")
 
 
 if __name__ == "__main__":

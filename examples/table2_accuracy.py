@@ -61,16 +61,8 @@ def main(argv=None):
     runs, notes = ex.load_all(args.datasets, args)
     jobs = [job for dataset in args.datasets
             for job in ex.make_jobs(dataset, runs[dataset], args.objectives, args.alphas, args, config=config)]
-    jobs.sort(key=lambda job: job["run"])  # run 0 of every dataset, objective and alpha first
-
-    def report():
-        write_report(log, args, config, notes)
-
-    n_fits = ex.run_jobs(jobs, log, args, on_record=report)
-    report()
-    print(f"wrote {Path(args.results) / 'table2.md'} and table2.csv")
-    print((Path(args.results) / "table2.md").read_text())
-    return n_fits
+    return ex.sweep(jobs, log, args, lambda final=False: write_report(log, args, config, notes),
+                    "table2.md")
 
 
 if __name__ == "__main__":

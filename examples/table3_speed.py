@@ -88,7 +88,7 @@ def write_report(log, args, devices, notes):
 
 
 def main(argv=None):
-    ap = ex.parser(__doc__, Path(__file__).name, alphas=False)
+    ap = ex.parser(__doc__, Path(__file__).name, alphas=False, peers=False, fits=False)
     ap.add_argument("--iterations", type=int, default=200, help="timed iterations per dataset and device")
     ap.add_argument("--warmup", type=int, default=5, help="untimed iterations first")
     args = ex.finish_args(ap.parse_args(argv), argv)

@@ -65,15 +65,8 @@ def main(argv=None):
         target_test = (runs[target][0].X_test, runs[target][0].y_test)
         jobs += ex.make_jobs(source, runs[source], args.objectives, args.alphas, args, config=config,
                              tests=[source, target], test_sets={target: target_test})
-    jobs.sort(key=lambda job: job["run"])
-
-    def report():
-        write_report(log, args, config, notes, directions)
-
-    n_fits = ex.run_jobs(jobs, log, args, on_record=report)
-    report()
-    print((Path(args.results) / "table4.md").read_text())
-    return n_fits
+    return ex.sweep(jobs, log, args,
+                    lambda final=False: write_report(log, args, config, notes, directions), "table4.md")
 
 
 if __name__ == "__main__":

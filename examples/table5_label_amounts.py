@@ -99,15 +99,8 @@ def main(argv=None):
         runs, notes = ex.load_all(args.datasets, args, labeled_proportion=p)
         for dataset in args.datasets:
             jobs += ex.make_jobs(dataset, runs[dataset], args.objectives, args.alphas, args, config=config)
-    jobs.sort(key=lambda job: job["run"])  # run 0 of every amount first
-
-    def report():
-        write_report(log, args, config, notes)
-
-    n_fits = ex.run_jobs(jobs, log, args, on_record=report)
-    write_report(log, args, config, notes, plot=True)
-    print((Path(args.results) / "table5.md").read_text())
-    return n_fits
+    return ex.sweep(jobs, log, args,
+                    lambda final=False: write_report(log, args, config, notes, plot=final), "table5.md")
 
 
 if __name__ == "__main__":
