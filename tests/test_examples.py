@@ -169,7 +169,7 @@ def test_dask_local_cluster(scripts, tmp_path):
 def test_output_layer_option_reaches_the_estimator_and_the_fingerprint(scripts, tmp_path, monkeypatch):
     ex, table2 = scripts["_experiments"], scripts["table2_accuracy"]
     built, make_estimator = [], ex.make_estimator
-    monkeypatch.setattr(ex, "make_estimator", lambda *a, **k: built.append(make_estimator(*a, **k)) or built[-1])
+    monkeypatch.setattr(ex.fits, "make_estimator", lambda *a, **k: built.append(make_estimator(*a, **k)) or built[-1])
     argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp", "--objectives", "ssvae-kl-z",
             "--alphas", "1", "--runs", "0"]
     assert table2.main(argv) == 1
