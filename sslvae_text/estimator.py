@@ -103,11 +103,10 @@ _COMMON_PARAMETERS = """\
         AdamW's learning rate (betas 0.9, 0.99, no weight decay).
 
     mixed_precision : bool, default=False
-        Train under bfloat16 autocast (CPU or CUDA; the adaptive softmax runs in float32):
-        faster updates on CPUs with bfloat16 support (docs/speed.md).
-        On an NVIDIA H100 it was slower than float32 (0.8x to 0.93x): the update is
-        latency-bound there. The arithmetic is no longer the paper's float32. Prediction
-        always runs in float32.
+        Train under bfloat16 autocast (CPU or CUDA; the adaptive softmax runs in float32).
+        It speeds updates up on CPUs with native bfloat16 and not on GPUs, where the update
+        is latency-bound (docs/speed.md). The arithmetic is then not the paper's float32.
+        Prediction always runs in float32.
 
     validation_interval : int, "auto" or "epoch", default="auto"
         Updates between two validation checks. Labeled batches are cycled like the unlabeled
@@ -650,9 +649,9 @@ class SSVAETextClassifier(_BaseTextClassifier):
     output_layer : {"adaptive", "full"}, default="adaptive"
         The decoder's softmax over the vocabulary. "adaptive" (Grave et al. 2017) is an exact
         factorisation, still a normalised p(x|y,z): frequent words in a head, rarer ones in
-        two smaller tail clusters. Updates are 2.5-3.2x faster at the paper's sizes, and test
-        accuracy stayed within run-to-run noise on Yelp (docs/speed.md). "full" is the
-        paper's Linear(decoder_size, vocabulary).
+        two smaller tail clusters: much cheaper updates, the same model family (measured
+        speed and accuracy: docs/speed.md). "full" is the paper's Linear(decoder_size,
+        vocabulary).
 
     unlabeled_y : {"gumbel", "enumerate"}, default="gumbel"
         Expectation over q(y|x) of an unlabeled document: one soft Gumbel-softmax sample (the

@@ -82,8 +82,8 @@ def adaptive_cutoffs(vocabulary_size):
 
     Word ids are in frequency order (see :class:`~sslvae_text.text.Vocabulary`). A smaller head
     is cheaper (every token pays for it), but sends more tokens to the tails; at V=10,000 the
-    head of 1,000 words is 1.2x faster per update than one of 2,000, and one of 500 gains only
-    5% more (docs/speed.md).
+    head of 1,000 words makes updates markedly cheaper than one of 2,000, and one of 500 gains
+    little more (docs/speed.md).
     """
     cutoffs = sorted({max(1, vocabulary_size // 10), max(2, 2 * vocabulary_size // 5)})
     return [c for c in cutoffs if c < vocabulary_size]

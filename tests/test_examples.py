@@ -178,3 +178,21 @@ def test_output_layer_option_reaches_the_estimator_and_the_fingerprint(scripts, 
     assert table2.main(argv + ["--output-layer", "full"]) == 1
     assert [clf.output_layer for clf in built] == ["adaptive", "full"]
     assert "`output_layer=\"full\"` (the paper's)" in (tmp_path / "table2.md").read_text()
+
+
+def test_learning_curve_draws_every_check_of_both_models(tmp_path):
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        learning_curve = importlib.import_module("learning_curve")
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    path = tmp_path / "curve.png"
+    models = learning_curve.main(["--output", str(path), "--max-updates", "24"])
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [len(m.history_) for m in models.values()] == [12, 12]
+    fig = learning_curve.plot_learning_curves({n: m.history_ for n, m in models.items()}, path)
+    accuracy, terms = fig.axes
+    assert [len(line.get_xdata()) for line in accuracy.lines] == [12, 12]
+    # the supervised baseline has no reconstruction term to draw
+    assert sorted(line.get_label() for line in terms.lines) == [
+        "SSVAE-{KL,z}: reconstruction", "SSVAE-{KL,z}: supervised_loss", "Supervised: supervised_loss"]
