@@ -234,32 +234,11 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
     # Route both fit parameters by default when metadata routing is enabled.
     __metadata_request__fit = {"X_unlabeled": True, "validation_data": True}
 
-    def __init__(
-        self, *, embedding_dim=300, hidden_size=100, dropout=0.5, vocabulary_size=10000,
-        max_length=400, embeddings=None, freeze_embeddings=False, batch_size=32,
-        learning_rate=4e-3, mixed_precision=False, validation_interval="auto", lr_patience=4,
-        n_iter_no_change=8, max_updates=20000, validation_fraction=0.1, random_state=None,
-        device="auto", n_threads=None, verbose=0,
-    ):
-        self.embedding_dim = embedding_dim
-        self.hidden_size = hidden_size
-        self.dropout = dropout
-        self.vocabulary_size = vocabulary_size
-        self.max_length = max_length
-        self.embeddings = embeddings
-        self.freeze_embeddings = freeze_embeddings
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.mixed_precision = mixed_precision
-        self.lr_patience = lr_patience
-        self.validation_interval = validation_interval
-        self.n_iter_no_change = n_iter_no_change
-        self.max_updates = max_updates
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
-        self.device = device
-        self.n_threads = n_threads
-        self.verbose = verbose
+    def __init__(self, **parameters):
+        # Each estimator lists its hyperparameters in its own signature (scikit-learn reads it,
+        # and a wrong keyword then names the estimator); they are stored here untouched.
+        for name, value in parameters.items():
+            setattr(self, name, value)
 
     # -- what the subclasses define -------------------------------------------------------
 
@@ -574,7 +553,6 @@ class SupervisedTextClassifier(_BaseTextClassifier):
 
     _history_terms = ("supervised_loss",)
 
-    # Its own signature, so that a wrong keyword (alpha, say) names this class.
     def __init__(
         self, *, embedding_dim=300, hidden_size=100, dropout=0.5, vocabulary_size=10000,
         max_length=400, embeddings=None, freeze_embeddings=False, batch_size=32,
@@ -582,16 +560,9 @@ class SupervisedTextClassifier(_BaseTextClassifier):
         n_iter_no_change=8, max_updates=20000, validation_fraction=0.1, random_state=None,
         device="auto", n_threads=None, verbose=0,
     ):
-        super().__init__(
-            embedding_dim=embedding_dim, hidden_size=hidden_size, dropout=dropout,
-            vocabulary_size=vocabulary_size, max_length=max_length, embeddings=embeddings,
-            freeze_embeddings=freeze_embeddings, batch_size=batch_size,
-            learning_rate=learning_rate, mixed_precision=mixed_precision,
-            validation_interval=validation_interval, lr_patience=lr_patience,
-            n_iter_no_change=n_iter_no_change, max_updates=max_updates,
-            validation_fraction=validation_fraction, random_state=random_state, device=device,
-            n_threads=n_threads, verbose=verbose,
-        )
+        parameters = dict(locals())
+        del parameters["self"]
+        _BaseTextClassifier.__init__(self, **parameters)
 
     def _loss_function(self, interval):
         return supervised_objective()
@@ -731,29 +702,9 @@ class SSVAETextClassifier(_BaseTextClassifier):
         lr_patience=4, n_iter_no_change=8, max_updates=20000, validation_fraction=0.1,
         random_state=None, device="auto", n_threads=None, verbose=0,
     ):
-        super().__init__(
-            embedding_dim=embedding_dim, hidden_size=hidden_size, dropout=dropout,
-            vocabulary_size=vocabulary_size, max_length=max_length, embeddings=embeddings,
-            freeze_embeddings=freeze_embeddings, batch_size=batch_size,
-            learning_rate=learning_rate, mixed_precision=mixed_precision,
-            validation_interval=validation_interval, lr_patience=lr_patience,
-            n_iter_no_change=n_iter_no_change, max_updates=max_updates,
-            validation_fraction=validation_fraction, random_state=random_state, device=device,
-            n_threads=n_threads, verbose=verbose,
-        )
-        self.alpha = alpha
-        self.use_kl = use_kl
-        self.use_z = use_z
-        self.z_dim = z_dim
-        self.y_dim = y_dim
-        self.decoder_size = decoder_size
-        self.shared_encoder = shared_encoder
-        self.output_layer = output_layer
-        self.unlabeled_y = unlabeled_y
-        self.temperature = temperature
-        self.z_gradient = z_gradient
-        self.kl_warmup = kl_warmup
-        self.kl_ramp = kl_ramp
+        parameters = dict(locals())
+        del parameters["self"]
+        _BaseTextClassifier.__init__(self, **parameters)
 
     def _loss_function(self, interval):
         return ssvae_objective(

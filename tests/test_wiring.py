@@ -1,5 +1,5 @@
 """Every hyperparameter reaches the computation it names, and every piece of the training loop
-does what it says: each test here fails when one wire is cut (tools/mutants.py cuts them)."""
+does what it says: each test here fails when one wire is cut (tests/mutants.py cuts them)."""
 
 import numpy as np
 import pytest

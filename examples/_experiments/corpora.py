@@ -80,11 +80,17 @@ def _yelp(home, train_file, spec):
                         f"{len(test.data):,} test sentences.")
 
 
+def _zhang_canonical(folder, loader, spec):
+    """Zhang et al.'s own train and test files, when they are in ``folder``."""
+    if not ((folder / "train.csv").exists() or (folder / "train.csv.gz").exists()):
+        return False
+    spec.update(labeled=loader(folder, subset="train"), test=loader(folder, subset="test"))
+    return True
+
+
 def _ag_news(home, train_file, spec):
     folder = home / "ag_news/ag_news_csv"
-    if (folder / "train.csv").exists() or (folder / "train.csv.gz").exists():
-        spec.update(labeled=load_ag_news(folder, subset="train"), test=load_ag_news(folder, subset="test"))
-    else:
+    if not _zhang_canonical(folder, load_ag_news, spec):
         sub = home / "ag_news/train_subsets_noncanonical"
         files = [Path(f) for f in train_file.split(",")] if train_file else [
             sub / "jointmatch_ag_news_dev.csv.gz", sub / "hiddenkiller_clean_ag_dev.tsv.gz"]
@@ -109,10 +115,7 @@ def _ag_news(home, train_file, spec):
 
 
 def _dbpedia(home, train_file, spec):
-    folder = home / "dbpedia/dbpedia_csv"
-    if (folder / "train.csv").exists() or (folder / "train.csv.gz").exists():
-        spec.update(labeled=load_dbpedia(folder, subset="train"), test=load_dbpedia(folder, subset="test"))
-    else:
+    if not _zhang_canonical(home / "dbpedia/dbpedia_csv", load_dbpedia, spec):
         path = Path(train_file) if train_file else home / "dbpedia/deeptextclustering_subset/train.csv.gz"
         data = load_corpus(path, header=False, label_column=0, text_column=1)
         X_pool, X_test, y_pool, y_test = train_test_split(

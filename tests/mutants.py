@@ -4,8 +4,8 @@ Each mutant is a one-line change of the package. It is applied to a copy of the 
 of the tests in a temporary folder, the fast tests run there, and the copy is thrown away: the
 checkout is never modified.
 
-    python tools/mutants.py                 # all mutants, about 3 minutes on 2 cores
-    python tools/mutants.py --only rsample  # the mutants whose name contains "rsample"
+    python tests/mutants.py                 # all mutants, about 3 minutes on 2 cores
+    python tests/mutants.py --only rsample  # the mutants whose name contains "rsample"
 
 Prints one line per mutant and exits 1 if one survives. For a broad, automatic search, see
 the mutmut section of CONTRIBUTING.md.
