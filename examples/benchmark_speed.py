@@ -60,7 +60,6 @@ import re
 import subprocess
 import sys
 import time
-from contextlib import nullcontext
 
 import numpy as np
 import torch

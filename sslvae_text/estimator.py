@@ -4,7 +4,6 @@ import copy
 import os
 import time
 import warnings
-from contextlib import contextmanager
 from numbers import Integral, Number, Real
 
 import numpy as np
@@ -18,12 +17,14 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from ._compat import Interval, InvalidParameterError, StrOptions, _fit_context
+from ._validation import check_targets, check_texts, unlabeled_mask
 from .embeddings import build_embedding_matrix
 from .model import SSVAE, network_options
-from ._validation import check_targets, check_texts, unlabeled_mask
 from .objective import ssvae_objective, supervised_objective
 from .text import SPECIALS, Vocabulary, tokenize
-from .training import TrainingResult, log_probabilities, predict_logits, resolve_interval, train
+from .training import (
+    TrainingResult, log_probabilities, predict_logits, resolve_interval, torch_threads, train,
+)
 
 __all__ = ["SSVAETextClassifier", "SupervisedTextClassifier"]
 
@@ -52,20 +53,6 @@ def _resolve_device(device, owner):
     if resolved.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
         raise ValueError(f"device={device!r} but torch finds no MPS device.")
     return str(resolved)
-
-
-@contextmanager
-def _torch_threads(n_threads):
-    """torch's intra-op threads set to ``n_threads`` inside the block (None: left as they are)."""
-    if n_threads is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 _COMMON_PARAMETERS = """\
@@ -328,7 +315,7 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         self.device_ = _resolve_device(self.device, type(self).__name__)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         # manual_seed reseeds every CUDA device too: fork them all to leave the caller's untouched.
-        with _torch_threads(self.n_threads), torch.random.fork_rng(devices=range(torch.cuda.device_count())):
+        with torch_threads(self.n_threads), torch.random.fork_rng(devices=range(torch.cuda.device_count())):
             torch.manual_seed(seed)
             module = self._build_module(tokenized, seed)
             self._train(module, ids_train, y_train, ids_unlabeled, ids_val, y_val, rng)
@@ -443,7 +430,7 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = check_texts(X, "X")
-        with _torch_threads(self.n_threads):
+        with torch_threads(self.n_threads):
             logits = predict_logits(self.module_, self._encode(X), len(self.classes_))
         return np.exp(log_probabilities(logits))
 

@@ -18,6 +18,7 @@ import copy
 import time
 import warnings
 from collections import defaultdict
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -51,6 +52,20 @@ def resolve_interval(validation_interval, n_labeled, n_unlabeled, batch_size):
     if validation_interval == "auto":
         return max(batches_per_pass(max(n_labeled, n_unlabeled), batch_size), MIN_AUTO_INTERVAL)
     return int(validation_interval)
+
+
+@contextmanager
+def torch_threads(n_threads):
+    """torch's intra-op threads set to ``n_threads`` inside the block (None: left as they are)."""
+    if n_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def cycle_batches(lengths, batch_size, rng):

@@ -27,7 +27,6 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 import sslvae_text.estimator as estimator_module
 from sslvae_text import SemiSupervisedKFold, SSVAETextClassifier, SupervisedTextClassifier
-from sslvae_text.datasets import make_text_classification
 from sslvae_text.model import SSVAE
 from sslvae_text.objective import ssvae_loss
 from sslvae_text.text import pad_batch, token_bounded

@@ -12,7 +12,7 @@ from sslvae_text.model import PXGivenYZ, QZGivenX, SentenceEncoder, SSVAE
 from sslvae_text.objective import kl_weight, ssvae_loss
 from sslvae_text.text import pad_batch
 
-from conftest import tiny_ssvae, tiny_supervised
+from conftest import tiny_ssvae
 
 
 def _record_train(monkeypatch, *, stop=False):

@@ -1,7 +1,6 @@
 """One fit of one (dataset, objective, run, alpha), scored on the validation fold and test
 set(s); the classic peers; the fingerprint of a sweep's settings."""
 
-import contextlib
 import hashlib
 import json
 import os
@@ -14,6 +13,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from sslvae_text import SSVAETextClassifier
+from sslvae_text.training import torch_threads
 
 from .paper import (
     DISPLAY, MAX_LENGTH, OBJECTIVES, PAPER_SCHEDULE, PEERS, QUICK_PARAMS, QUICK_PROTOCOL,
@@ -85,19 +85,6 @@ def fit_one(job):
     threads = job.get("threads") or (1 if job["quick"] else None)
     with torch_threads(threads):
         return _fit_one(job)
-
-
-@contextlib.contextmanager
-def torch_threads(n):
-    import torch
-
-    before = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _fit_one(job):
