@@ -12,7 +12,7 @@ from sslvae_text.model import PXGivenYZ, QZGivenX, SentenceEncoder, SSVAE
 from sslvae_text.objective import kl_weight, ssvae_loss
 from sslvae_text.text import pad_batch
 
-from conftest import tiny_ssvae
+from conftest import tiny_ssvae, tiny_supervised
 
 
 def _record_train(monkeypatch, *, stop=False):
@@ -231,3 +231,28 @@ def test_the_kept_weights_are_those_of_the_best_check(corpus, monkeypatch):
     for name, value in snapshots[1].items():
         torch.testing.assert_close(kept[name], value)
     assert any(not torch.equal(kept[name], value) for name, value in snapshots[-1].items())
+
+
+# -- terms and precision ------------------------------------------------------------------------
+
+def test_the_supervised_baseline_records_its_loss_at_every_check(corpus):
+    X, y, _, _, _ = corpus
+    clf = tiny_supervised().fit(X, y)
+    assert set(clf.history_[0]) >= {"supervised_loss", "valid_accuracy"}
+    assert all(isinstance(check["supervised_loss"], float) for check in clf.history_)
+
+
+def test_the_stl_gradient_of_a_document_reaches_only_its_own_q_z():
+    loc = torch.full((2, 3), 0.5, requires_grad=True)  # away from the prior, where the gradient is 0
+    scale = torch.full((2, 3), 2.0, requires_grad=True)
+    q = torch.distributions.Normal(loc, scale)
+    z = q.rsample()
+    objective.stl_kl_to_standard_normal(q, z)[0].backward()
+    assert loc.grad[0].abs().sum() > 0 and loc.grad[1].abs().sum() == 0
+
+
+@pytest.mark.parametrize("unlabeled_y", ["gumbel", "enumerate"])
+def test_the_objective_keeps_the_networks_precision(unlabeled_y):
+    model = _network().double()
+    _, _, loss = _decoder_inputs(model, [0, -1, -1], seed=0, unlabeled_y=unlabeled_y, use_kl=True)
+    assert loss.dtype == torch.float64
