@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import sslvae_text.estimator as estimator_module
+from sslvae_text import SSVAETextClassifier, SupervisedTextClassifier
 import sslvae_text.objective as objective
 import sslvae_text.training as training
 from sslvae_text.model import PXGivenYZ, QZGivenX, SentenceEncoder, SSVAE
@@ -256,3 +257,32 @@ def test_the_objective_keeps_the_networks_precision(unlabeled_y):
     model = _network().double()
     _, _, loss = _decoder_inputs(model, [0, -1, -1], seed=0, unlabeled_y=unlabeled_y, use_kl=True)
     assert loss.dtype == torch.float64
+
+
+def test_the_defaults_are_the_documented_settings():
+    # The paper's sizes and optimisation (docs/objectives.md), and this package's schedule.
+    shared = dict(embedding_dim=300, hidden_size=100, dropout=0.5, vocabulary_size=10000,
+                  max_length=400, embeddings=None, freeze_embeddings=False, batch_size=32,
+                  learning_rate=4e-3, mixed_precision=False, validation_interval="auto",
+                  lr_patience=4, n_iter_no_change=8, max_updates=20000, validation_fraction=0.1,
+                  random_state=None, device="auto", n_threads=None, verbose=0)
+    ssvae = dict(shared, alpha=1000.0, use_kl=True, use_z=True, z_dim=32, y_dim=32,
+                 decoder_size=300, shared_encoder=False, output_layer="adaptive",
+                 unlabeled_y="gumbel", temperature=1.0, z_gradient="stl", kl_warmup="auto",
+                 kl_ramp="auto")
+    assert SupervisedTextClassifier().get_params() == shared
+    assert SSVAETextClassifier().get_params() == ssvae
+
+
+def test_score_weighs_the_labeled_rows_by_sample_weight(fitted, corpus, monkeypatch):
+    _, _, _, X_test, _ = corpus
+    y_pred = fitted.predict(X_test)
+    y = np.array(y_pred, dtype=object)
+    y[:10] = "none of the classes"  # 10 rows scored wrong
+    y[10:15] = -1                    # 5 rows ignored
+    weight = np.ones(len(y))
+    weight[:10] = 3.0
+    # right rows weigh 1 each, wrong ones 3 each; the unlabeled rows do not count
+    expected = (len(y) - 15) / (len(y) - 15 + 30)
+    assert fitted.score(X_test, y, sample_weight=weight) == pytest.approx(expected)
+    assert fitted.score(X_test, y) == pytest.approx((len(y) - 15) / (len(y) - 5))
