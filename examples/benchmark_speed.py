@@ -400,140 +400,185 @@ def run_yardstick(path, shape, use_z, vocab, steps, threads):
 
 # -- main --------------------------------------------------------------------------------------
 
-def main(argv=None):
-    args = parse_args(argv)
-    params = dict(estimator_defaults(), decoder_size=args.decoder_size)
+def _levers(args):
+    """The values of every lever to time, checked; exits with a message on a bad one."""
     shapes, objectives = _split(args.shapes), _split(args.objectives)
-    for name, table in (("shape", SHAPES), ("objective", OBJECTIVES)):
-        for value in shapes if name == "shape" else objectives:
+    for name, table, values in (("shape", SHAPES, shapes), ("objective", OBJECTIVES, objectives)):
+        for value in values:
             if value not in table:
                 raise SystemExit(f"unknown {name} {value!r}; choose among {', '.join(table)}")
     devices = _split(args.device)
     if devices == ["auto"]:
         devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    for device in devices:
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise SystemExit("--device cuda but torch finds no CUDA device")
-    threads = [int(t) for t in _split(args.threads)] if args.threads else [torch.get_num_threads()]
-    outputs, casts, adamws = _split(args.output_layer), _split(args.autocast), _split(args.adamw)
-    compiled = [False, True] if args.compile else [False]
-    cutoff_sets = ([[int(c) for c in _split(cs)] for cs in args.cutoffs.split(";")]
-                   if args.cutoffs else [None])
-    packages = [("", load_package())]
-    if args.compare:  # first, so that "x ref" is the importable package's speed-up over it
-        packages.insert(0, (f"[{os.path.basename(os.path.normpath(args.compare))}]",
-                            load_package(args.compare)))
-    for option, values, allowed in (("--output-layer", outputs, {"full", "adaptive"}),
-                                    ("--autocast", casts, {"none", "bf16"}),
-                                    ("--adamw", adamws, {"default", "foreach", "fused"})):
-        if not values or set(values) - allowed:
+    if any(d.startswith("cuda") for d in devices) and not torch.cuda.is_available():
+        raise SystemExit("--device cuda but torch finds no CUDA device")
+    levers = dict(
+        shapes=shapes, objectives=objectives, devices=devices,
+        threads=[int(t) for t in _split(args.threads)] if args.threads else [torch.get_num_threads()],
+        outputs=_split(args.output_layer), casts=_split(args.autocast), adamws=_split(args.adamw),
+        compiled=[False, True] if args.compile else [False],
+        cutoff_sets=([[int(c) for c in _split(cs)] for cs in args.cutoffs.split(";")]
+                     if args.cutoffs else [None]),
+    )
+    for option, key, allowed in (("--output-layer", "outputs", {"full", "adaptive"}),
+                                 ("--autocast", "casts", {"none", "bf16"}),
+                                 ("--adamw", "adamws", {"default", "foreach", "fused"})):
+        if not levers[key] or set(levers[key]) - allowed:
             raise SystemExit(f"{option} takes a comma-separated list among {', '.join(sorted(allowed))}")
+    levers["packages"] = [("", load_package())]
+    if args.compare:  # first, so that "x ref" is the importable package's speed-up over it
+        levers["packages"].insert(0, (f"[{os.path.basename(os.path.normpath(args.compare))}]",
+                                      load_package(args.compare)))
+    return levers
 
+
+def _peaks(levers):
+    """{(device, threads, autocast): matmul GFLOP/s}, printed as they are measured."""
+    peaks = {}
+    for device in levers["devices"]:
+        for t in levers["threads"] if device == "cpu" else [None]:
+            for cast in levers["casts"]:
+                dtype = torch.bfloat16 if cast == "bf16" else torch.float32
+                peaks[device, t, cast] = matmul_peak(device, t, dtype)
+                print(f"matmul peak {device}{'' if t is None else f' {t} thread(s)'} "
+                      f"{'bf16' if cast == 'bf16' else 'fp32'}: {peaks[device, t, cast]:.1f} GFLOP/s")
+    return peaks
+
+
+def _cases(shape, levers, params, args):
+    """Every combination of the levers at one shape (skipping those that change nothing)."""
+    cases = []
+    outputs, cutoff_sets = levers["outputs"], levers["cutoff_sets"]
+    for objective, (label, package), device, out, cuts, cast, adamw, comp in itertools.product(
+            levers["objectives"], levers["packages"], levers["devices"], outputs, cutoff_sets,
+            levers["casts"], levers["adamws"], levers["compiled"]):
+        supervised = OBJECTIVES[objective] not in VARIANTS
+        if supervised and out != outputs[0]:
+            continue  # the baseline has no output layer
+        if cuts is not cutoff_sets[0] and (out != "adaptive" or supervised):
+            continue  # cutoffs only matter to the adaptive softmax
+        for t in levers["threads"] if device == "cpu" else [None]:
+            cases.append(Case(objective=objective, n_classes=SHAPES[shape]["n_classes"],
+                              vocab=args.vocab, device=device, threads=t, output_layer=out,
+                              autocast=cast, adamw=adamw, compiled=comp, params=params,
+                              package=package, package_label=label, cutoffs=cuts,
+                              div_value=args.div_value))
+    return cases
+
+
+def _time_round_robin(cases, docs, args):
+    """Every case takes its turn on the same batch; a case that fails is reported and dropped."""
+    for i in range(args.warmup + args.steps):
+        batch = docs.batch()
+        for case in cases:
+            if case.error is None:
+                try:
+                    case.step(batch, timed=i >= args.warmup)
+                except (RuntimeError, NotImplementedError) as error:  # e.g. an unsupported dtype
+                    case.error = f"{type(error).__name__}: {str(error).splitlines()[0]}"
+                    print(f"{case.name} {case.label()} failed: {case.error}")
+
+
+def _yardsticks(shape, levers, args):
+    """{(use_z, threads): (ms/update, tokens/s)} of the yardstick script, on the CPU only."""
+    yard = {}
+    if not args.yardstick or "cpu" not in levers["devices"]:
+        return yard
+    uses_z = {VARIANTS[OBJECTIVES[o]][1] for o in levers["objectives"] if OBJECTIVES[o] in VARIANTS}
+    for use_z in sorted(uses_z):
+        for t in levers["threads"]:
+            yard[use_z, t] = run_yardstick(args.yardstick, shape, use_z, args.vocab, args.yardstick_steps, t)
+            if yard[use_z, t]:
+                print(f"yardstick use_z={int(use_z)} {t} thread(s): "
+                      f"{yard[use_z, t][0]:.0f} ms/update, {yard[use_z, t][1]:.0f} real tokens/s")
+    return yard
+
+
+def _report_load(others, threads):
+    if others is None:
+        return
+    busy = others > 0.25
+    print(f"other processes used {others:.2f} of the {os.cpu_count()} CPU cores meanwhile"
+          + (" -- a busy machine: trust the ratios more than the absolute numbers" if busy else ""))
+    if busy and max(threads) > 1 and os.environ.get("OMP_WAIT_POLICY", "").upper() != "PASSIVE":
+        print("  (several torch threads on a busy machine can run 10x slower than one: "
+              "set OMP_WAIT_POLICY=PASSIVE or --threads 1)")
+
+
+def _rows(shape, cases, peaks, yard, others):
+    """One table row per case, with its ratios to the references: the same objective with the
+    first value of every lever, SSVAE with the same levers, and the yardstick."""
+    first = {}
+    for case in cases:
+        if case.summary() is not None:
+            first.setdefault(case.objective, case.summary())
+    by_levers = {(c.objective, c.label()): c.summary() for c in cases}
+    rows = []
+    for case in cases:
+        s = case.summary()
+        if s is None:
+            rows.append(dict(shape=shape, objective=case.name, settings=case.label(),
+                             error=case.error or "no timed update", other_load_cores=others))
+            continue
+        ref = first[case.objective]
+        ssvae = by_levers.get(("ssvae", case.label()))
+        y = yard.get((case.use_z, case.threads)) if not case.supervised else None
+        peak = peaks[case.device, case.threads, case.autocast]
+        rows.append(dict(
+            shape=shape, objective=case.name, settings=case.label(),
+            tokens_per_s=s["tokens_per_s"], s_per_update=s["s_per_update"], std=s["std"],
+            cpu_s_per_update=s["cpu_s_per_update"],
+            gflops=s["gflops"], peak_fraction=s["gflops"] / peak,
+            speedup=s["tokens_per_s"] / ref["tokens_per_s"],
+            time_vs_ssvae=(s["s_per_update"] / ssvae["s_per_update"]) if ssvae else None,
+            vs_yardstick=(s["tokens_per_s"] / y[1]) if y else None,
+            yardstick_tokens_per_s=y[1] if y else None,
+            agnews_minutes=(None if shape != "ag_news" else
+                            "-".join(f"{s['s_per_update'] * n / 60:.0f}" for n in TYPICAL_UPDATES)),
+            error=None, other_load_cores=others,
+        ))
+    return rows
+
+
+def _write_csv(path, rows):
+    with open(path, "w", newline="") as f:
+        fields = list(next((r for r in rows if r["error"] is None), rows[0]))
+        writer = csv.DictWriter(f, fieldnames=fields, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"wrote {path}")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    params = dict(estimator_defaults(), decoder_size=args.decoder_size)
+    levers = _levers(args)
     print(f"sslvae_text {sslvae_text.__version__}, torch {torch.__version__}, "
           f"{os.cpu_count()} CPUs; V={args.vocab}, decoder {args.decoder_size}, "
           f"{args.batch_size}+{args.batch_size} documents/update, {args.tokens} word ids, "
           f"{args.warmup} warm-up + {args.steps} timed updates per configuration; "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
-    peaks = {}
-    for device in devices:
-        for t in threads if device == "cpu" else [None]:
-            for cast in casts:
-                dtype = torch.bfloat16 if cast == "bf16" else torch.float32
-                peaks[device, t, cast] = matmul_peak(device, t, dtype)
-                print(f"matmul peak {device}{'' if t is None else f' {t} thread(s)'} "
-                      f"{'bf16' if cast == 'bf16' else 'fp32'}: {peaks[device, t, cast]:.1f} GFLOP/s")
-
+    peaks = _peaks(levers)
     rows = []
-    for shape in shapes:
+    for shape in levers["shapes"]:
         rng = np.random.default_rng(args.seed)
         torch.manual_seed(args.seed)
         docs = Documents(shape, args.vocab, args.batch_size, args.tokens, rng)
-        cases = []
-        for objective, (label, package), device, out, cuts, cast, adamw, comp in itertools.product(
-                objectives, packages, devices, outputs, cutoff_sets, casts, adamws, compiled):
-            supervised = OBJECTIVES[objective] not in VARIANTS
-            if supervised and out != outputs[0]:
-                continue  # the baseline has no output layer
-            if cuts is not cutoff_sets[0] and (out != "adaptive" or supervised):
-                continue  # cutoffs only matter to the adaptive softmax
-            for t in threads if device == "cpu" else [None]:
-                cases.append(Case(objective=objective, n_classes=SHAPES[shape]["n_classes"],
-                                  vocab=args.vocab, device=device, threads=t, output_layer=out,
-                                  autocast=cast, adamw=adamw, compiled=comp, params=params,
-                                  package=package, package_label=label, cutoffs=cuts,
-                                  div_value=args.div_value))
+        cases = _cases(shape, levers, params, args)
         print(f"\n{shape}: {SHAPES[shape]}, {len(cases)} configuration(s), timed round-robin ...",
               flush=True)
         load = OtherLoad()
-        for i in range(args.warmup + args.steps):
-            batch = docs.batch()
-            for case in cases:
-                if case.error is None:
-                    try:
-                        case.step(batch, timed=i >= args.warmup)
-                    except (RuntimeError, NotImplementedError) as error:  # e.g. an unsupported dtype
-                        case.error = f"{type(error).__name__}: {str(error).splitlines()[0]}"
-                        print(f"{case.name} {case.label()} failed: {case.error}")
-        yard = {}
-        if args.yardstick and "cpu" in devices:  # the yardstick runs on the CPU only
-            for use_z in sorted({VARIANTS[OBJECTIVES[o]][1] for o in objectives if OBJECTIVES[o] in VARIANTS}):
-                for t in threads:
-                    yard[use_z, t] = run_yardstick(args.yardstick, shape, use_z, args.vocab,
-                                                   args.yardstick_steps, t)
-                    if yard[use_z, t]:
-                        print(f"yardstick use_z={int(use_z)} {t} thread(s): "
-                              f"{yard[use_z, t][0]:.0f} ms/update, {yard[use_z, t][1]:.0f} real tokens/s")
+        _time_round_robin(cases, docs, args)
+        yard = _yardsticks(shape, levers, args)
         others = load.cores()
-        if others is not None:
-            busy = others > 0.25
-            print(f"other processes used {others:.2f} of the {os.cpu_count()} CPU cores meanwhile"
-                  + (" -- a busy machine: trust the ratios more than the absolute numbers"
-                     if busy else ""))
-            if busy and max(threads) > 1 and os.environ.get("OMP_WAIT_POLICY", "").upper() != "PASSIVE":
-                print("  (several torch threads on a busy machine can run 10x slower than one: "
-                      "set OMP_WAIT_POLICY=PASSIVE or --threads 1)")
-        # references for the ratios: the same objective with the first value of every lever,
-        # and SSVAE with the same levers
-        first = {}
-        for case in cases:
-            if case.summary() is not None:
-                first.setdefault(case.objective, case.summary())
-        by_levers = {(c.objective, c.label()): c.summary() for c in cases}
-        for case in cases:
-            s = case.summary()
-            if s is None:
-                rows.append(dict(shape=shape, objective=case.name, settings=case.label(),
-                                 error=case.error or "no timed update", other_load_cores=others))
-                continue
-            ref = first[case.objective]
-            ssvae = by_levers.get(("ssvae", case.label()))
-            y = yard.get((case.use_z, case.threads)) if not case.supervised else None
-            peak = peaks[case.device, case.threads, case.autocast]
-            row = dict(
-                shape=shape, objective=case.name, settings=case.label(),
-                tokens_per_s=s["tokens_per_s"], s_per_update=s["s_per_update"], std=s["std"],
-                cpu_s_per_update=s["cpu_s_per_update"],
-                gflops=s["gflops"], peak_fraction=s["gflops"] / peak,
-                speedup=s["tokens_per_s"] / ref["tokens_per_s"],
-                time_vs_ssvae=(s["s_per_update"] / ssvae["s_per_update"]) if ssvae else None,
-                vs_yardstick=(s["tokens_per_s"] / y[1]) if y else None,
-                yardstick_tokens_per_s=y[1] if y else None,
-                agnews_minutes=(None if shape != "ag_news" else
-                                "-".join(f"{s['s_per_update'] * n / 60:.0f}" for n in TYPICAL_UPDATES)),
-            )
-            row.update(error=None, other_load_cores=others)
-            rows.append(row)
+        _report_load(others, levers["threads"])
+        rows += _rows(shape, cases, peaks, yard, others)
         print_table([r for r in rows if r["shape"] == shape])
     if any(r.get("agnews_minutes") for r in rows):
         print(f"\nAG News minutes: an estimate, s/update x {TYPICAL_UPDATES[0]:,}-{TYPICAL_UPDATES[1]:,} "
               "updates (4,000 labeled + 10,000 unlabeled, early stopping), validation passes not counted.")
     if args.csv:
-        with open(args.csv, "w", newline="") as f:
-            fields = list(next((r for r in rows if r["error"] is None), rows[0]))
-            writer = csv.DictWriter(f, fieldnames=fields, restval="")
-            writer.writeheader()
-            writer.writerows(rows)
-        print(f"wrote {args.csv}")
+        _write_csv(args.csv, rows)
     return rows
 
 

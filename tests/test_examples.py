@@ -196,3 +196,22 @@ def test_learning_curve_draws_every_check_of_both_models(tmp_path):
     # the supervised baseline has no reconstruction term to draw
     assert sorted(line.get_label() for line in terms.lines) == [
         "SSVAE-{KL,z}: reconstruction", "SSVAE-{KL,z}: supervised_loss", "Supervised: supervised_loss"]
+
+
+def test_speed_benchmark_times_the_package_update_and_writes_its_table(tmp_path, capsys):
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        benchmark_speed = importlib.import_module("benchmark_speed")
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    argv = ["--shapes", "yelp", "--objectives", "supervised,ssvae,ssvae-kl-z", "--steps", "2",
+            "--warmup", "0", "--threads", "1", "--vocab", "300", "--decoder-size", "16",
+            "--compare", str(EXAMPLES.parent), "--csv", str(tmp_path / "speed.csv")]
+    rows = benchmark_speed.main(argv)
+    # each objective, timed for this package and for the one given to --compare
+    assert [(r["objective"], r["settings"].startswith("[")) for r in rows] == [
+        (name, compared) for name in ("Supervised", "SSVAE", "SSVAE-{KL,z}") for compared in (True, False)]
+    assert all(r["error"] is None and r["tokens_per_s"] > 0 for r in rows)
+    ssvae_kl_z = [r for r in rows if r["objective"] == "SSVAE-{KL,z}"]
+    assert all(0 < r["time_vs_ssvae"] for r in ssvae_kl_z)
+    assert len(read_csv(tmp_path / "speed.csv")) == 6
