@@ -99,6 +99,9 @@ def test_unlabeled_rows_and_x_unlabeled_train_the_same_model(corpus):
     a = tiny_ssvae().fit(X, y, X_unlabeled=X_u)
     b = tiny_ssvae().fit(X + X_u, np.concatenate([y, np.full(len(X_u), -1, dtype=object)]))
     np.testing.assert_allclose(a.predict_proba(X_test), b.predict_proba(X_test))
+    # and both trained on them: the ELBo of unlabeled documents (its kl_y) is in every check
+    assert a.n_unlabeled_ == b.n_unlabeled_ == len(X_u)
+    assert all(c["kl_y"] is not None for c in a.history_ + b.history_)
 
 
 @pytest.mark.parametrize(
