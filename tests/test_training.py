@@ -50,12 +50,25 @@ def test_learning_rate_cut_and_early_stop_follow_the_paper(corpus, monkeypatch):
     assert rates[5:] == pytest.approx([0.001] * 4)  # the counter restarts after a cut
 
 
-def test_no_validation_trains_max_updates_and_keeps_the_last_weights(corpus):
+def test_no_validation_trains_max_updates_and_keeps_the_last_weights(corpus, monkeypatch):
     X, y, _, _, _ = corpus
+    after_each_update = []
+    real = training.update
+
+    def update_and_snapshot(module, *args, **kwargs):
+        terms = real(module, *args, **kwargs)
+        after_each_update.append({k: v.clone() for k, v in module.state_dict().items()})
+        return terms
+
+    monkeypatch.setattr(training, "update", update_and_snapshot)
     clf = tiny_supervised(validation_fraction=None, max_updates=6).fit(X, y)
     assert clf.n_iter_ == clf.best_iteration_ == 3 and clf.best_validation_score_ is None
     assert clf.n_updates_ == 6 and clf.termination_condition_ == "max_updates"
     assert clf.n_labeled_ == len(X) and clf.history_[-1]["valid_accuracy"] is None
+    assert len(after_each_update) == 6
+    for name, value in clf.module_.state_dict().items():
+        torch.testing.assert_close(value, after_each_update[-1][name])
+    assert any(not torch.equal(v, after_each_update[-2][k]) for k, v in clf.module_.state_dict().items())
 
 
 def test_kl_annealing_and_flags_show_in_the_history(corpus):
