@@ -338,8 +338,8 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
             return X, y, X_val, np.searchsorted(self.classes_, np.asarray(y_val.tolist()))
         if self.validation_fraction is None:
             return X, y, None, None
-        n_val = int(np.ceil(self.validation_fraction * len(X)))
-        if n_val < 1 or len(X) - n_val < 1:
+        n_val = int(np.ceil(self.validation_fraction * len(X)))  # at least 1: the fraction is > 0
+        if n_val >= len(X):
             raise ValueError(
                 f"validation_fraction={self.validation_fraction} leaves no training or no "
                 f"validation document out of {len(X)} labeled ones."

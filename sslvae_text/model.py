@@ -99,7 +99,7 @@ class PXGivenYZ(nn.Module):
 
     def __init__(
         self, *, embedding_dim, vocabulary_size, n_classes, y_dim, z_dim, hidden_size, dropout,
-        output_layer="adaptive", cutoffs=None, div_value=DIV_VALUE,
+        output_layer, cutoffs, div_value,
     ):
         super().__init__()
         self.y_table = nn.Linear(n_classes, y_dim, bias=False)
@@ -140,10 +140,8 @@ class PXGivenYZ(nn.Module):
             with torch.autocast(hidden.device.type, enabled=False):
                 log_p = self.output(hidden.float(), targets).output
         else:
+            # autocast runs cross_entropy in float32: the sum over a document loses no nats
             log_p = -F.cross_entropy(self.output(hidden), targets, reduction="none")
-        # Summed in float32 at least: bfloat16 log-probabilities would lose whole nats over a
-        # document.
-        log_p = log_p.to(torch.promote_types(log_p.dtype, torch.float32))
         return torch.zeros(batch, device=tokens.device, dtype=log_p.dtype).index_add_(
             0, torch.div(position, steps, rounding_mode="floor"), -log_p
         )
@@ -214,7 +212,7 @@ def network_options(params):
     cap, not the network's); the supervised baseline has no decoder, and its network is the
     classifier alone.
     """
-    names = set(inspect.signature(SSVAE).parameters) - {"vocabulary_size", "n_classes"}
+    names = set(inspect.signature(SSVAE).parameters) - {"vocabulary_size"}
     options = {name: value for name, value in params.items() if name in names}
     options["generative"] = "decoder_size" in params
     return options

@@ -2,10 +2,12 @@
 
 import gzip
 import os
+import re
 import shutil
 
 import numpy as np
 import pytest
+from gensim.corpora import Dictionary
 from gensim.models import FastText, KeyedVectors, Word2Vec
 from gensim.models.fasttext import (
     FastTextKeyedVectors,
@@ -15,6 +17,8 @@ from gensim.models.fasttext import (
 
 from sslvae_text import text
 from sslvae_text.embeddings import (
+    _lookup,
+    _seed,
     build_embedding_matrix,
     clear_cache,
     convert_vectors,
@@ -224,13 +228,21 @@ def test_missing_file(tmp_path):
 
 
 def test_invalid_embeddings_type():
-    with pytest.raises(TypeError, match="embeddings must be"):
+    with pytest.raises(TypeError, match="^embeddings must be None, a path, 'fasttext' or "
+                                        r"\{'fasttext': \{\.\.\.\}\}; got int\.$"):
         build_embedding_matrix(VOCABULARY, 3, dim=DIM)
     with pytest.raises(ValueError, match="missing must be"):
         build_embedding_matrix(VOCABULARY, "x.vec", dim=DIM, missing="mean")
 
 
 def test_verbose_prints_coverage(files, capsys):
+    build_embedding_matrix(VOCABULARY, files["paths"]["vec"], dim=DIM)
+    assert capsys.readouterr().out == ""  # silent by default
+    build_embedding_matrix(SPECIALS, files["paths"]["vec"], dim=DIM, verbose=1)
+    assert capsys.readouterr().out == "embeddings: 0 of 0 vocabulary words (0.0%) found in small.vec\n"
+    texts = [[word.lower() for word in sentence] for sentence in SENTENCES]
+    build_embedding_matrix(VOCABULARY, "fasttext", dim=DIM, texts=texts, random_state=0, verbose=1)
+    assert "found in fastText vectors trained on 20 documents" in capsys.readouterr().out
     build_embedding_matrix(VOCABULARY, files["paths"]["vec"], dim=DIM, verbose=1)
     assert capsys.readouterr().out == (
         "embeddings: 5 of 6 vocabulary words (83.3%) found in small.vec\n"
@@ -274,7 +286,92 @@ def test_fasttext_options_are_checked(embeddings, message):
 
 
 def test_fasttext_needs_texts():
-    with pytest.raises(ValueError, match="needs the tokenised texts"):
+    with pytest.raises(ValueError, match=r'^embeddings="fasttext" needs the tokenised texts to train on\.$'):
         build_embedding_matrix(VOCABULARY, "fasttext", dim=DIM)
-    with pytest.raises(ValueError, match="no tokens"):
+    with pytest.raises(ValueError, match=r'^embeddings="fasttext" got no tokens to train on\.$'):
         build_embedding_matrix(VOCABULARY, "fasttext", dim=DIM, texts=[[], []])
+
+
+def test_a_whole_saved_model_gives_its_vectors(files, tmp_path):
+    model = Word2Vec(SENTENCES, vector_size=DIM, min_count=1, seed=0, workers=1)
+    model.save(os.fspath(tmp_path / "whole.model"))
+    matrix, _ = build_embedding_matrix(VOCABULARY, tmp_path / "whole.model", dim=DIM)
+    np.testing.assert_array_equal(matrix, expected_rows(model.wv))
+    Dictionary([["a", "b"]]).save(os.fspath(tmp_path / "dictionary.model"))
+    with pytest.raises(ValueError, match="as gensim native: TypeError: it holds a Dictionary, not KeyedVectors;"):
+        load_vectors(tmp_path / "dictionary.model")
+
+
+@pytest.mark.parametrize("name", ["bad.vec.gz", "bad.txt.bz2", "BAD.TXT", "bad.vec"])
+def test_text_file_names_are_read_as_text_only(name, tmp_path):
+    path = tmp_path / name
+    path.write_bytes(b"not a header\n")
+    with pytest.raises(ValueError) as error:
+        load_vectors(path)
+    message = str(error.value)
+    assert message.startswith(f"Could not read word vectors from '{path}' (as word2vec text: ")
+    assert message.count("as ") == 1 and "gensim native" not in message
+
+
+def test_a_failed_read_names_every_format_tried_and_keeps_the_cause(tmp_path):
+    junk = tmp_path / "junk.dat"
+    junk.write_bytes(b"\x00\x01 not vectors")
+    with pytest.raises(ValueError) as error:
+        load_vectors(junk)
+    assert re.search(r"\(as gensim native: \w+Error: .+; as word2vec text: \w+Error: .+\)\.$",
+                     str(error.value))
+    assert "NoneType" not in str(error.value) and error.value.__cause__ is not None
+
+
+def test_cache_reloads_a_rewritten_file_of_another_size(files, tmp_path):
+    path = tmp_path / "copy.vec"
+    shutil.copyfile(files["paths"]["vec"], path)
+    first = load_vectors(path)
+    mtime = path.stat().st_mtime_ns
+    vectors = KeyedVectors(DIM)
+    vectors.add_vectors(["only"], np.ones((1, DIM), dtype=np.float32))
+    vectors.save_word2vec_format(os.fspath(path))
+    os.utime(path, ns=(mtime, mtime))  # the same modification time, another size
+    assert load_vectors(path).index_to_key == ["only"] != first.index_to_key
+
+
+def test_seeds_are_drawn_like_scikit_learns_random_state():
+    top = np.iinfo(np.int32).max
+    assert _seed(7) == 7 and _seed(np.int64(7)) == 7
+    assert _seed(np.random.RandomState(0)) == np.random.RandomState(0).randint(top)
+    assert _seed(np.random.default_rng(0)) == np.random.default_rng(0).integers(top)
+    np.random.seed(3)
+    expected = np.random.randint(top)
+    np.random.seed(3)
+    assert _seed(None) == expected
+    with pytest.raises(ValueError, match=r"^random_state must be None, an int, a numpy "
+                                         r"RandomState or Generator; got True\.$"):
+        _seed(True)
+
+
+def test_lookup_prefers_the_exact_word_to_another_case():
+    vectors = KeyedVectors(2)
+    vectors.add_vectors(["Apple", "apple", "Pear", "fig"], np.arange(8, dtype=np.float32).reshape(4, 2))
+    matrix, found, _ = _lookup(vectors, SPECIALS + ["apple", "pear"])
+    np.testing.assert_array_equal(matrix[N_SPECIAL:], [[2, 3], [4, 5]])
+    assert found[N_SPECIAL:].all()
+
+
+def test_verbose_counts_every_word_given_a_subword_vector(files, capsys):
+    build_embedding_matrix(VOCABULARY + ["zebras", "zebu"], files["paths"]["bin"], dim=DIM, verbose=1)
+    assert "3 of them from subwords" in capsys.readouterr().out
+
+
+def test_missing_random_draws_words_at_the_scale_of_the_found_vectors(files, tmp_path):
+    unknown = [f"unknown{i}" for i in range(2000)]
+    matrix, found = build_embedding_matrix(VOCABULARY + unknown, files["paths"]["kv"], dim=DIM,
+                                           missing="random", random_state=0)
+    drawn = matrix[len(VOCABULARY):]
+    scale = matrix[found].std()
+    assert abs(drawn.mean()) < 0.1 * scale and drawn.std() == pytest.approx(scale, rel=0.05)
+    vectors = KeyedVectors(DIM)
+    vectors.add_vectors(["elsewhere"], np.ones((1, DIM), dtype=np.float32))
+    vectors.save(os.fspath(tmp_path / "other.kv"))
+    matrix, found = build_embedding_matrix(SPECIALS + unknown, tmp_path / "other.kv", dim=DIM,
+                                           missing="random", random_state=0)
+    assert not found.any() and matrix[N_SPECIAL:].std() == pytest.approx(1.0, rel=0.05)

@@ -12,13 +12,14 @@ from hypothesis import strategies as st
 from sklearn import config_context
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.utils import estimator_checks as ec
 from sklearn.utils._param_validation import InvalidParameterError
 
 from conftest import tiny_ssvae, tiny_supervised
 from sslvae_text import SemiSupervisedKFold, SSVAETextClassifier, SupervisedTextClassifier, UnlabeledTexts
+from sslvae_text.estimator import _resolve_device
 
 API_CHECKS = [
     ec.check_estimator_cloneable, ec.check_estimator_repr, ec.check_estimator_tags_renamed,
@@ -213,7 +214,9 @@ def test_grid_search_slices_a_plain_list_but_never_unlabeled_texts(corpus):
     search = GridSearchCV(_recording(), {"alpha": [1.0, 100.0]}, cv=3)
     search.fit(X, y, X_unlabeled=UnlabeledTexts(X_u))
     assert _RecordingSSVAE.seen == [60] * 7
-    assert search.best_params_["alpha"] in (1.0, 100.0)
+    # each candidate's alpha reached its clones, and the refit model has the best one
+    assert [p["alpha"] for p in search.cv_results_["params"]] == [1.0, 100.0]
+    assert search.best_estimator_.alpha == search.best_params_["alpha"]
 
 
 def test_semi_supervised_kfold_keeps_unlabeled_rows_in_every_training_fold(corpus):
@@ -226,8 +229,13 @@ def test_semi_supervised_kfold_keeps_unlabeled_rows_in_every_training_fold(corpu
         assert unlabeled <= set(train.tolist()) and not unlabeled & set(test.tolist())
         tests.extend(test.tolist())
     assert sorted(tests) == list(range(len(X)))
-    scores = cross_val_score(tiny_ssvae(), X_all, y_all, cv=SemiSupervisedKFold(n_splits=3))
-    assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
+    cv = SemiSupervisedKFold(n_splits=3)
+    scores = cross_val_score(tiny_ssvae(), X_all, y_all, cv=cv)
+    # each score is the accuracy on the fold's labeled rows of a model fit on all the others
+    train, test = next(cv.split(X_all, y_all))
+    X_all = np.array(X_all, dtype=object)
+    fold = tiny_ssvae().fit(list(X_all[train]), y_all[train])
+    assert scores[0] == pytest.approx(fold.score(list(X_all[test]), y_all[test]))
 
 
 def test_metadata_routing_passes_x_unlabeled_whole(corpus):
@@ -265,3 +273,119 @@ def test_a_failed_refit_leaves_no_stale_fitted_state(corpus):
         clf.fit(X, y, X_unlabeled=X_u)
     with pytest.raises(NotFittedError):
         clf.predict(X_test)
+
+
+# -- messages, devices, embeddings' wiring -------------------------------------------------------
+
+def test_validation_data_that_is_not_a_pair_is_named_in_the_error(corpus):
+    X, y, _, X_test, y_test = corpus
+    with pytest.raises(TypeError, match=r"^validation_data must be a pair \(X_val, y_val\) of "
+                                        r"documents and their labels; got tuple of length 3\.$"):
+        tiny_ssvae().fit(X, y, validation_data=(X_test, y_test, X_test))
+    with pytest.raises(TypeError, match=r"labels; got int\.$"):
+        tiny_ssvae().fit(X, y, validation_data=5)
+    with pytest.raises(TypeError, match=r"^validation_data\[0\] must be an iterable of str"):
+        tiny_ssvae().fit(X, y, validation_data=("one document", y_test))
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "score"])
+def test_prediction_errors_name_the_documents_argument(fitted, method):
+    args = ("one document",) + (("sports",) if method == "score" else ())
+    with pytest.raises(TypeError, match=r"^X must be an iterable of str, not a single str\.$"):
+        getattr(fitted, method)(*args)
+
+
+def test_a_score_without_labels_is_refused(fitted, corpus):
+    _, _, _, X_test, _ = corpus
+    with pytest.raises(ValueError, match=r"^y has no labeled row to score: every label is -1 "
+                                         r"\(the unlabeled marker\)\.$"):
+        fitted.score(X_test, [-1] * len(X_test))
+
+
+def test_validation_fraction_keeps_at_least_one_document_on_each_side():
+    X, y = ["red apple", "blue sea", "green leaf"], ["a", "b", "a"]
+    clf = tiny_supervised(validation_fraction=0.3, max_updates=2).fit(X, y)  # 1 held out, 2 trained
+    assert clf.n_labeled_ == 2
+    with pytest.raises(ValueError, match="leaves no training or no validation document out of 3"):
+        tiny_supervised(validation_fraction=0.9).fit(X, y)
+
+
+@pytest.mark.parametrize("n_val, warned", [(3, True), (49, True), (50, False)])
+def test_a_validation_set_under_50_documents_is_warned_about(n_val, warned, corpus, recwarn):
+    X, y, _, _, _ = corpus
+    X_val, y_val = (list(X) * 2)[:n_val], (list(y) * 2)[:n_val]
+    tiny_supervised(max_updates=2).fit(X, y, validation_data=(X_val, y_val))
+    messages = [str(w.message) for w in recwarn if issubclass(w.category, UserWarning)]
+    small = [m for m in messages if m.startswith(f"The validation set has {n_val} documents")]
+    assert bool(small) == warned
+    if n_val == 3:
+        assert "moves in steps of 33 points" in small[0]
+        assert small[0].endswith("Pass validation_data or raise validation_fraction if more "
+                                 "labels can be spared.")
+
+
+def test_fasttext_vectors_are_trained_on_the_fit_documents_from_the_seed(corpus, capsys):
+    X, y, X_u, _, _ = corpus
+
+    def vectors(seed, verbose=0):
+        clf = tiny_ssvae(embeddings={"fasttext": {"epochs": 1}}, freeze_embeddings=True,
+                         max_updates=2, validation_fraction=None, random_state=seed,
+                         verbose=verbose).fit(X, y, X_unlabeled=X_u)
+        return clf, clf.module_.embedding.weight.detach().clone()
+
+    clf, first = vectors(0)
+    quiet = capsys.readouterr()
+    assert quiet.out == quiet.err == ""
+    assert (first[2:].abs().sum(1) > 0).all()  # every corpus word has a vector
+    torch.testing.assert_close(first, vectors(0)[1])
+    assert not torch.allclose(first, vectors(1)[1])
+    assert 0 <= clf.embeddings_seconds_ < 60
+    vectors(0, verbose=1)
+    out = capsys.readouterr()
+    assert "embeddings: " in out.out + out.err and "word vectors ready in" in out.out + out.err
+    tiny_ssvae(max_updates=2, verbose=1).fit(X, y, X_unlabeled=X_u)
+    out = capsys.readouterr()
+    assert "word vectors ready" not in out.out + out.err
+
+
+def test_device_checks_read_torchs_view_of_the_machine(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert [_resolve_device(d, "X") for d in ("auto", "cuda", "cuda:1")] == ["cuda", "cuda", "cuda:1"]
+    with pytest.raises(ValueError, match=r"^device='cuda:2' but torch finds 2 CUDA device\(s\)\.$"):
+        _resolve_device("cuda:2", "X")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert _resolve_device("auto", "X") == "cpu"
+    for available in (True, False):
+        monkeypatch.setattr(torch.backends.mps, "is_available", lambda: available)
+        if available:
+            assert _resolve_device("mps", "X") == "mps"
+        else:
+            with pytest.raises(ValueError, match=r"^device='mps' but torch finds no MPS device\.$"):
+                _resolve_device("mps", "X")
+
+
+def test_only_a_fit_without_a_seed_is_tagged_non_deterministic():
+    assert SSVAETextClassifier().__sklearn_tags__().non_deterministic
+    assert not SSVAETextClassifier(random_state=0).__sklearn_tags__().non_deterministic
+
+
+def test_semi_supervised_kfold_cuts_the_labeled_rows_as_stratified_kfold_does():
+    y = np.array([0, 1, -1, 0, 1, 2, -1, 2, 0, 1, 2, 0, 1, 2, 0] * 2)
+    labeled = np.flatnonzero(y != -1)
+
+    def tests(cv):
+        return [labeled[test].tolist() for _, test in cv.split(labeled, y[labeled])]
+
+    for kwargs in [{}, dict(shuffle=True, random_state=3)]:
+        ours = [test.tolist() for _, test in SemiSupervisedKFold(**kwargs).split(y, y)]
+        assert ours == tests(StratifiedKFold(**kwargs))
+    assert SemiSupervisedKFold().get_n_splits() == 5
+    seeded = [[test.tolist() for _, test in SemiSupervisedKFold(shuffle=True, random_state=s).split(y, y)]
+              for s in (3, 3, 4)]
+    assert seeded[0] == seeded[1] != seeded[2]
+
+
+def test_unlabeled_texts_name_themselves_in_errors():
+    with pytest.raises(TypeError, match=r"^UnlabeledTexts' texts must be an iterable of str"):
+        UnlabeledTexts("one document")

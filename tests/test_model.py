@@ -11,7 +11,7 @@ from sslvae_text import objective
 from sslvae_text.model import SSVAE, adaptive_cutoffs
 from sslvae_text.objective import (kl_to_standard_normal, kl_to_uniform, kl_weight, ssvae_loss,
                                    stl_kl_to_standard_normal)
-from sslvae_text.text import pad_batch
+from sslvae_text.text import PAD_ID, pad_batch
 
 V, K = 50, 3
 
@@ -35,6 +35,8 @@ def _n_parameters(module):
 def test_removing_z_removes_its_head_and_decoder_input():
     with_z, without_z = _model(), _model(use_z=False)
     assert without_z.q_z is None and with_z.q_z is not None
+    tokens, lengths = _batch(5, 3)
+    assert without_z.encode(tokens, lengths)[2] is None
     assert without_z.p_x.lstm.input_size == with_z.p_x.lstm.input_size - 4
     assert _n_parameters(without_z) < _n_parameters(with_z)
 
@@ -143,6 +145,35 @@ def test_adaptive_softmax_clusters_follow_vocabulary_and_decoder_sizes():
     torch.testing.assert_close(narrow.log_prob(h).exp().sum(-1), torch.ones(3))
     # under 4 units no tail gets one: the full softmax, rather than a tail scored by a bias
     assert isinstance(_model(decoder_size=3, output_layer="adaptive").p_x.output, torch.nn.Linear)
+    # div_value sets each tail's width: 32 // 2 and 32 // 4 rather than 32 // 4 and 32 // 16
+    halving = _model(decoder_size=32, output_layer="adaptive", div_value=2.0).p_x.output
+    assert [t[0].out_features for t in halving.tail] == [16, 8]
+
+
+def test_y_enters_the_decoder_through_a_lookup_table():
+    """A one-hot y selects one row of the table; a soft y mixes rows (no bias added)."""
+    table = _model().p_x.y_table
+    y = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.5, 0.5, 0.0]])
+    expected = torch.stack([table.weight[:, 0], table.weight[:, 2],
+                            (table.weight[:, 0] + table.weight[:, 1]) / 2])
+    torch.testing.assert_close(table(y), expected)
+
+
+def test_q_z_scale_stays_positive_when_its_softplus_underflows():
+    q_z = _model().q_z
+    with torch.no_grad():
+        q_z.scale.bias.fill_(-200.0)  # softplus(-200) is 0 in float32
+    scale = q_z(torch.zeros(2, 10)).scale
+    assert torch.all(scale >= 1e-6)
+
+
+def test_reconstruction_is_summed_in_float32_under_bfloat16_autocast():
+    model = _model(use_z=False)
+    tokens, lengths = _batch(5, 3)
+    embedded, _, _ = model.encode(tokens, lengths)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        nll = model.p_x(embedded, tokens, lengths, torch.eye(K)[:2])
+    assert nll.dtype == torch.float32
 
 
 def test_closed_form_kls():
@@ -208,6 +239,53 @@ def test_labeled_and_unlabeled_terms_follow_eq_2():
     unlabeled_term = (q_y * nll[2:]).sum(-1) + beta * kl_to_uniform(y_logits[2:])
     torch.testing.assert_close(loss, labeled_term.mean() + unlabeled_term.mean())
     assert "kl_z" not in terms and terms["kl_y"] == pytest.approx(kl_to_uniform(y_logits[2:]).mean().item())
+    # the history's terms are means per document (4 documents, the longest of 7 words)
+    expected_nll = torch.cat([nll[[0, 1], [0, 2]], (q_y * nll[2:]).sum(-1)])
+    assert terms["reconstruction"] == pytest.approx(expected_nll.mean().item(), rel=1e-5)
+    supervised = F.cross_entropy(y_logits[:2], labels[:2])
+    assert terms["supervised_loss"] == pytest.approx(supervised.item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("label", [1, -1])
+def test_one_document_weighs_as_much_as_a_batch_of_its_copies(label):
+    """Labeled and unlabeled terms are means over their rows, whatever the count."""
+    model = _model(use_z=False)
+    tokens, lengths = _batch(6)
+
+    def loss(copies):
+        return ssvae_loss(model, tokens.repeat(copies, 1), lengths.repeat(copies),
+                          torch.tensor([label] * copies), alpha=3.0, beta=0.5, use_kl=True,
+                          unlabeled_y="enumerate")[0]
+
+    torch.testing.assert_close(loss(1), loss(2))
+
+
+def test_z_gradient_selects_the_gradient_of_kl_z_not_its_value():
+    """z_gradient="analytic" takes the closed form's gradient, "stl" the estimate's; same value."""
+    model = _model()
+    tokens, lengths = _batch(5, 3, 7, 4)
+    labels = torch.tensor([0, 1, 2, 0])
+
+    def loss_and_gradient(beta, z_gradient):
+        model.zero_grad()
+        torch.manual_seed(0)  # the same z each time
+        loss, _ = ssvae_loss(model, tokens, lengths, labels, alpha=1.0, beta=beta, use_kl=True,
+                             z_gradient=z_gradient)
+        loss.backward()
+        return loss.detach(), model.q_z.scale.weight.grad.clone()
+
+    loss_0, grad_0 = loss_and_gradient(0.0, "analytic")
+    for z_gradient, kl in [("analytic", lambda q_z, z: kl_to_standard_normal(q_z)),
+                           ("stl", stl_kl_to_standard_normal)]:
+        loss, grad = loss_and_gradient(1.0, z_gradient)
+        model.zero_grad()
+        torch.manual_seed(0)
+        _, _, h_z = model.encode(tokens, lengths)
+        q_z = model.q_z(h_z)
+        kl_z = kl(q_z, q_z.rsample()).mean()
+        kl_z.backward()
+        torch.testing.assert_close(loss - loss_0, kl_z.detach())  # the same value either way
+        torch.testing.assert_close(grad - grad_0, model.q_z.scale.weight.grad)
 
 
 def test_kl_z_weighs_on_labeled_and_unlabeled_rows_by_beta():
@@ -279,6 +357,10 @@ def test_encoder_equals_a_packed_bidirectional_lstm_with_the_same_weights():
     (dict(decoder_size=0), "decoder_size must be a positive integer"),
     (dict(output_layer="huge"), "output_layer must be one of"),
     (dict(hidden_size=2.5), "hidden_size must be a positive integer"),
+    (dict(vocabulary_size=0), "^vocabulary_size must be a positive integer, got 0"),
+    (dict(n_classes=0), "^n_classes must be a positive integer, got 0"),
+    (dict(embedding_dim=0), "^embedding_dim must be a positive integer, got 0"),
+    (dict(y_dim=0), "^y_dim must be a positive integer, got 0"),
 ])
 def test_the_network_refuses_sizes_that_would_silently_drop_a_part(options, match):
     with pytest.raises(ValueError, match=match):
@@ -286,3 +368,41 @@ def test_the_network_refuses_sizes_that_would_silently_drop_a_part(options, matc
     # the classifier alone has no z nor decoder to size
     if "z_dim" in options or "decoder_size" in options:
         assert _model(generative=False, **options).p_x is None
+
+
+def test_the_four_variants_and_their_command_line_names():
+    assert objective.VARIANTS == {"SSVAE": (True, True), "SSVAE-{KL}": (False, True),
+                                  "SSVAE-{z}": (True, False), "SSVAE-{KL,z}": (False, False)}
+    assert [objective.variant_id(name) for name in objective.VARIANTS] == [
+        "ssvae", "ssvae-kl", "ssvae-z", "ssvae-kl-z"]
+
+
+def test_sizes_of_one_are_allowed_and_z_dim_is_ignored_without_z():
+    tiny = _model(embedding_dim=1, hidden_size=1, y_dim=1, z_dim=1, decoder_size=1)
+    assert tiny.q_z.loc.out_features == 1 and tiny.p_x.lstm.hidden_size == 1
+    assert _model(use_z=False, z_dim=0).q_z is None
+
+
+def test_the_networks_defaults_are_the_papers_sizes():
+    model = SSVAE(vocabulary_size=V, n_classes=K)
+    assert model.embedding.embedding_dim == 300 and model.encoder.forward_lstm.hidden_size == 100
+    assert model.q_z.loc.out_features == 32 and model.p_x.y_table.out_features == 32
+    assert model.p_x.lstm.hidden_size == 300 and model.z_encoder is not None
+    assert isinstance(model.p_x.output, torch.nn.AdaptiveLogSoftmaxWithLoss)
+    assert model.encoder.dropout.p == 0.5
+
+
+def test_the_padding_row_is_zero_and_never_trained():
+    model = _model()
+    assert not model.embedding.weight[PAD_ID].any()
+    tokens, lengths = _batch(5, 3, 7, 4)
+    loss, _ = ssvae_loss(model, tokens, lengths, torch.tensor([0, 1, -1, -1]), alpha=1.0,
+                         beta=1.0, use_kl=True)
+    loss.backward()
+    assert not model.embedding.weight.grad[PAD_ID].any()
+    assert model.embedding.weight.grad[tokens[0, 0]].any()
+
+
+def test_given_cutoffs_shape_the_adaptive_softmax():
+    output = _model(decoder_size=32, output_layer="adaptive", cutoffs=[10, 25]).p_x.output
+    assert output.cutoffs == [10, 25, V]

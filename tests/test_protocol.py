@@ -1,6 +1,7 @@
 """The paper's sampling protocol: folds, sizes, seeding, disjointness, labeled proportions."""
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -151,3 +152,122 @@ def test_nested_stratified_subset():
     assert sorted(orders[1.0]) == list(range(100))
     assert set(orders[0.05]) <= set(orders[0.1]) <= set(orders[0.5])
     assert len(nested_stratified_subset(y, 0.001, random_state=0)) == 1
+
+
+@pytest.mark.parametrize("sizes", [[80, 20], [50, 30, 7], [3, 3, 3, 1]])
+def test_every_proportion_keeps_each_class_share_to_within_one_row(sizes):
+    y = np.repeat(np.arange(len(sizes)), sizes)
+    for proportion in np.linspace(0.01, 1, 60):
+        kept = y[nested_stratified_subset(y, proportion, random_state=1)]
+        counts = np.bincount(kept, minlength=len(sizes))
+        assert np.all(np.abs(counts - proportion * np.array(sizes)) <= 1), (proportion, counts)
+
+
+def test_nested_stratified_subset_edges():
+    assert nested_stratified_subset(np.array([], dtype=int), 0.5).tolist() == []
+    assert len(nested_stratified_subset([0, 1, 1], 1.0)) == 3
+    for proportion in (0, 1.5):
+        with pytest.raises(ValueError, match="^proportion == "):
+            nested_stratified_subset([0, 1], proportion)
+
+
+def test_the_source_note_says_where_each_sample_comes_from():
+    def note(labeled, **kwargs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return paper_protocol(labeled, n_runs=2, n_labeled=4, n_unlabeled=kwargs.pop("n", 2),
+                                  **kwargs)[0].source_note
+
+    train = _pool(20)
+    assert note(train) == ("Labeled samples drawn from the 'train' split, unlabeled samples from "
+                           "the rest of it.")
+    assert note(train, n=0) == "Labeled samples drawn from the 'train' split."
+    assert note((train.data, train.target)) == ("Labeled samples drawn from an unnamed split, "
+                                                "unlabeled samples from the rest of it.")
+    assert note(train, unlabeled=_pool(5, subset="unsup", prefix="u")) == (
+        "Labeled samples drawn from the 'train' split, unlabeled samples from the 'unsup' split.")
+    assert note(train, unlabeled=[f"u {i}" for i in range(5)]) == (
+        "Labeled samples drawn from the 'train' split, unlabeled samples from a separate pool.")
+    assert note(_pool(20, subset="test")) == (
+        "Labeled samples drawn from the 'test' split, unlabeled samples from the rest of it. "
+        "The paper samples from the training split; 'test' stands in for it because this copy "
+        "of the corpus has none.")
+
+
+def test_pools_are_read_as_bunches_pairs_or_lists_of_texts():
+    train = _pool(20)
+    three = ("u 1", "u 2", "u 3")  # a tuple of texts, not a pair (X, y)
+    run = paper_protocol(train, unlabeled=three, n_runs=2, n_labeled=4, n_unlabeled=3)[0]
+    assert sorted(run.X_unlabeled) == list(three)
+    with pytest.raises(TypeError, match=r"^unlabeled\.data must contain only str; "
+                                        r"unlabeled\.data\[1\] is int"):
+        paper_protocol(train, unlabeled=["u 1", 3, "u 3"], n_runs=2, n_labeled=4, n_unlabeled=1)
+    with pytest.raises(TypeError, match=r"^labeled must be a Bunch with data and target, or a "
+                                        r"tuple \(X, y\)\.$"):
+        paper_protocol(train.data, n_runs=2, n_labeled=4)
+    with pytest.raises(ValueError, match=r"^labeled has no target\.$"):
+        paper_protocol(Bunch(data=train.data), n_runs=2, n_labeled=4)
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(n_runs=1), r"^n_runs == 1, must be >= 2\.$"),
+    (dict(n_runs=5, n_labeled=3), r"^n_labeled == 3, must be >= 5\.$"),
+    (dict(n_unlabeled=-1), r"^n_unlabeled == -1, must be >= 0\.$"),
+    (dict(labeled_proportion=0), r"^labeled_proportion == 0, must be > 0\.$"),
+    (dict(labeled_proportion=1.5), r"^labeled_proportion == 1\.5, must be <= 1\.$"),
+])
+def test_sizes_are_checked_by_name(options, message):
+    with pytest.raises(ValueError, match=message):
+        paper_protocol(_pool(100), **{"n_labeled": 10, "n_unlabeled": 10, **options})
+
+
+def test_each_run_says_which_it_is_and_where_its_documents_come_from():
+    pool, unlabeled = _pool(40), _pool(30, prefix="u", subset="unsup")
+    test = (["u 0", "u 1", "doc 39"], [0, 1, 3])  # two of them in the unlabeled pool, one labeled
+    runs = paper_protocol(pool, unlabeled=unlabeled, test=test, n_runs=2, n_labeled=10,
+                          n_unlabeled=5, labeled_proportion=1)
+    for i, run in enumerate(runs):
+        assert run.run == i and run.labeled_proportion == 1 and run.n_test_overlap == 3
+        assert run.X_unlabeled == [unlabeled.data[j] for j in run.unlabeled_index]
+        # all of the other fold, in its order: a proportion of 1 keeps everything as drawn
+        assert run.train_index.tolist() == runs[1 - i].val_index.tolist()
+        assert run.X_test == test[0] and run.y_test.tolist() == [0, 1, 3]
+
+
+def test_a_pool_from_another_split_warns_the_caller():
+    with pytest.warns(UserWarning, match="stands in for it") as record:
+        paper_protocol(_pool(20, subset="dev"), n_runs=2, n_labeled=4, n_unlabeled=2)
+    # it names the caller's line, not one of the protocol's own (under mutmut, a wrapper's)
+    assert "sslvae_text" not in Path(record[0].filename).parts
+
+
+@pytest.mark.parametrize("options, error, message", [
+    (dict(labeled=Bunch(data=["a", "b"], target=[0, -1])), ValueError,
+     r"^labeled contains documents with target -1; pass unlabeled documents as unlabeled\.$"),
+    (dict(test=Bunch(data=["a"])), ValueError, r"^test has no target\.$"),
+    (dict(test=["a", "b", "c"]), TypeError, r"^test must be a Bunch with data and target"),
+    (dict(n_labeled=15, n_unlabeled=10), ValueError,
+     r"^The labeled pool has 20 usable documents \(0 removed as test documents\) but 25 are "
+     r"needed \(n_labeled=15 \+ n_unlabeled=10 drawn from the same pool\)\.$"),
+    (dict(n_labeled=21, unlabeled=["u"] * 3, n_unlabeled=1), ValueError,
+     r"^The labeled pool has 20 usable documents \(0 removed as test documents\) but 21 are "
+     r"needed \(n_labeled=21\)\.$"),
+    (dict(unlabeled=["u 1", "u 2"], n_unlabeled=3), ValueError,
+     r"^The unlabeled pool has 2 usable documents once the labeled and test documents are left "
+     r"out, fewer than n_unlabeled=3\.$"),
+])
+def test_protocol_errors_say_what_is_wrong(options, error, message):
+    kwargs = {"labeled": _pool(20), "n_runs": 2, "n_labeled": 4, "n_unlabeled": 2, **options}
+    with pytest.raises(error, match=message):
+        paper_protocol(kwargs.pop("labeled"), **kwargs)
+
+
+def test_without_a_test_set_the_runs_hold_none():
+    run = paper_protocol(_pool(20), n_runs=2, n_labeled=4, n_unlabeled=2)[0]
+    assert run.X_test is None and run.y_test is None and run.n_test_overlap == 0
+
+
+def test_a_separate_pool_needs_only_the_labeled_documents_from_the_labeled_pool():
+    runs = paper_protocol(_pool(20), unlabeled=["u 1", "u 2"], n_runs=2, n_labeled=20,
+                          n_unlabeled=2)
+    assert len(runs[0].X_train) + len(runs[0].X_val) == 20

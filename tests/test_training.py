@@ -1,5 +1,6 @@
 """The training loop: learning, early stopping, progress, options, embeddings."""
 
+import re
 import warnings
 
 import numpy as np
@@ -7,11 +8,14 @@ import pytest
 import torch
 from gensim.models import Word2Vec
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, log_loss
 
 from conftest import tiny_ssvae, tiny_supervised
 from sslvae_text import SSVAETextClassifier, SupervisedTextClassifier
 from sslvae_text.datasets import make_text_classification
 from sslvae_text import training
+from sslvae_text.model import SSVAE, make_optimizer
+from sslvae_text.objective import ssvae_objective
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +99,9 @@ def test_adaptive_softmax_is_the_default_and_full_the_papers(corpus):
 @pytest.mark.parametrize("options", [{"unlabeled_y": "enumerate"}, {"output_layer": "full"},
                                      {"output_layer": "adaptive", "decoder_size": 16, "mixed_precision": True},
                                      {"z_gradient": "analytic"}, {"max_length": 3}])
-def test_options_train_a_usable_model(corpus, options):
+def test_every_option_trains_to_a_finite_loss_and_predicts(corpus, options):
+    # what each option does is tested where it acts (test_wiring, test_model); here, that no
+    # combination breaks a fit
     X, y, X_u, X_test, _ = corpus
     clf = tiny_ssvae(**options).fit(X, y, X_unlabeled=X_u)
     assert np.isfinite(clf.history_[-1]["reconstruction"])
@@ -118,6 +124,28 @@ def test_verbose_shows_progress_and_silent_by_default(corpus, capsys):
     assert "no unlabeled documents" in printed
     assert "check 1:" in printed and "check 2:" in printed and "valid_accuracy=" in printed
     assert "valid_log_loss=" in printed and "updates=4" in printed
+    # one line per check: its number, then name=value pairs, without the unset terms
+    line = next(line for line in out.splitlines() if line.startswith("check 2: "))
+    pairs = line[len("check 2: "):].split(", ")
+    assert pairs[0] == "updates=4" and all(re.fullmatch(r"[a-z_]+=\S+", p) for p in pairs)
+    assert "iteration" not in line and "None" not in line
+    # the bar counts updates out of max_updates and shows the last check's accuracy
+    frames = [f.strip() for f in re.split(r"[\r\n]", err) if "updates |" in f]
+    last = frames[-1]
+    assert last.startswith("4/4 updates |") and re.search(r"check 2, valid \d\.\d{3}$", last)
+
+
+def test_without_validation_the_bar_shows_the_check_alone(corpus, capsys):
+    X, y, _, _, _ = corpus
+    tiny_ssvae(verbose=1, validation_fraction=None).fit(X, y)
+    frames = [f.strip() for f in re.split(r"[\r\n]", capsys.readouterr().err) if "updates |" in f]
+    assert frames[-1].endswith("check 2")
+
+
+def test_each_check_records_its_duration(corpus):
+    X, y, X_u, _, _ = corpus
+    clf = tiny_ssvae().fit(X, y, X_unlabeled=X_u)
+    assert all(0 < check["seconds"] < 60 for check in clf.history_)
 
 
 def test_pretrained_embeddings_fill_the_embedding_rows_and_can_be_frozen(corpus, tmp_path):
@@ -290,6 +318,117 @@ def test_stopping_while_still_improving_warns(corpus, monkeypatch):
     X, y, _, _, _ = corpus
     scores = iter([(0.5, 1.0), (0.6, 1.0), (0.7, 1.0)])
     monkeypatch.setattr(training, "validation_scores", lambda logits, y: next(scores))
-    with pytest.warns(ConvergenceWarning, match="max_updates=6"):
+    with pytest.warns(ConvergenceWarning, match=r"^Stopped at max_updates=6 while the validation "
+                                                r"score was still improving; consider raising "
+                                                r"max_updates\.$"):
         clf = tiny_supervised(max_updates=6).fit(X, y)
     assert clf.termination_condition_ == "max_updates" and clf.best_iteration_ == 3
+
+
+def test_validation_scores_are_accuracy_and_log_loss():
+    logits = np.array([[2.0, 0.0, -1.0], [0.0, 1.0, 3.0], [1.0, 1.5, 0.0], [0.0, 0.0, 0.0]])
+    y = np.array([0, 2, 0, 1])
+    accuracy, loss = training.validation_scores(logits, y)
+    proba = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    assert accuracy == pytest.approx(accuracy_score(y, proba.argmax(1))) == 0.5
+    assert loss == pytest.approx(log_loss(y, proba, labels=[0, 1, 2]))
+    # computed stably: logits far apart give finite scores
+    accuracy, loss = training.validation_scores(np.array([[1000.0, 0.0, -1000.0]]), np.array([1]))
+    assert accuracy == 0.0 and loss == pytest.approx(1000.0)
+
+
+def test_update_pieces_keep_a_batch_within_the_bound_whole():
+    labeled = ([np.arange(3), np.arange(4)], [0, 2])
+    unlabeled = [np.arange(2)]
+    # 3 rows padded to 4 tokens: 12 tokens, exactly the bound
+    ((sequences, labels, weight),) = training.update_pieces(labeled, unlabeled, max_tokens=12)
+    assert [len(s) for s in sequences] == [3, 4, 2] and labels == [0, 2, -1] and weight == 1.0
+
+
+def test_update_pieces_cut_a_larger_batch_by_kind_with_weights_summing_to_one_per_kind():
+    labeled = ([np.arange(n) for n in (5, 2, 4)], [1, 0, 2])
+    unlabeled = [np.arange(n) for n in (3, 6)]
+    pieces = training.update_pieces(labeled, unlabeled, max_tokens=11)
+    kinds = {"labeled": [], "unlabeled": []}
+    for sequences, labels, weight in pieces:
+        assert len(sequences) * max(len(s) for s in sequences) <= 11
+        assert len(labels) == len(sequences) and weight == len(sequences) / (3 if labels[0] >= 0 else 2)
+        kinds["labeled" if labels[0] >= 0 else "unlabeled"].append((sequences, labels, weight))
+        assert all((label >= 0) == (labels[0] >= 0) for label in labels)  # one kind per piece
+    for kind, n in (("labeled", 3), ("unlabeled", 2)):
+        assert sum(w for _, _, w in kinds[kind]) == pytest.approx(1.0)
+        assert sum(len(s) for s, _, _ in kinds[kind]) == n
+    seen = {len(s): label for sequences, labels, _ in pieces for s, label in zip(sequences, labels)}
+    assert seen == {5: 1, 2: 0, 4: 2, 3: -1, 6: -1}  # each row keeps its own label
+    # a supervised batch (no unlabeled rows) is cut into labeled pieces only
+    assert all(labels[0] >= 0 for _, labels, _ in training.update_pieces(labeled, [], max_tokens=8))
+
+
+def test_the_optimizer_is_the_authors_adamw_over_trainable_weights():
+    module = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Linear(2, 1))
+    module[0].weight.requires_grad_(False)
+    optimizer = make_optimizer(module, 0.004, foreach=False)
+    assert isinstance(optimizer, torch.optim.AdamW)
+    (group,) = optimizer.param_groups
+    assert group["lr"] == 0.004 and group["betas"] == (0.9, 0.99) and group["weight_decay"] == 0.0
+    assert group["foreach"] is False
+    assert [p.shape for p in group["params"]] == [(2,), (1, 2), (1,)]
+
+
+def _tiny_network():
+    torch.manual_seed(0)
+    return SSVAE(vocabulary_size=30, n_classes=3, embedding_dim=6, hidden_size=5, y_dim=3,
+                 decoder_size=7, dropout=0.0, use_z=False, output_layer="full")
+
+
+def _update_batch():
+    g = np.random.RandomState(0)
+    labeled = ([g.randint(2, 30, size=n) for n in (4, 7, 3)], [0, 2, 1])
+    return labeled, [g.randint(2, 30, size=n) for n in (5, 6)]
+
+
+def test_an_update_cut_into_pieces_makes_the_same_step_and_terms_as_the_whole_batch(monkeypatch):
+    loss_fn = ssvae_objective(alpha=2.0, use_kl=True, kl_warmup=0, kl_ramp=0,
+                              unlabeled_y="enumerate")
+    pieces = []
+    real = training.update_pieces
+    monkeypatch.setattr(training, "update_pieces", lambda *a: pieces.append(real(*a)) or pieces[-1])
+    results = []
+    for max_tokens in (10**6, 14):
+        module = _tiny_network()
+        optimizer = torch.optim.SGD(module.parameters(), lr=1.0)
+        terms = training.update(module, optimizer, loss_fn, *_update_batch(), step=0,
+                                max_tokens=max_tokens)
+        results.append((terms, module.state_dict()))
+    assert [len(p) for p in pieces] == [1, 3]  # the bound reached update_pieces
+    (whole, whole_state), (cut, cut_state) = results
+    assert whole.keys() == cut.keys() and all(whole[k] == pytest.approx(cut[k], rel=1e-5) for k in whole)
+    for name, value in whole_state.items():
+        torch.testing.assert_close(cut_state[name], value, rtol=1e-5, atol=1e-6)
+
+
+def test_an_update_leaves_a_weight_without_gradient_untouched():
+    module = torch.nn.ModuleDict({"a": torch.nn.Linear(1, 1), "b": torch.nn.Linear(1, 1)})
+    optimizer = make_optimizer(module, 0.1)
+
+    def loss_fn(module, tokens, lengths, labels, step):
+        x = tokens.float()[:, :1]
+        loss = module["a"](x).sum() + (module["b"](x).sum() if step == 0 else 0)
+        return loss, {}
+
+    batch = ([np.array([2])], [0])
+    training.update(module, optimizer, loss_fn, batch, [], step=0)
+    after_first = module["b"].weight.detach().clone()
+    training.update(module, optimizer, loss_fn, batch, [], step=1)
+    torch.testing.assert_close(module["b"].weight, after_first)  # no momentum step without a gradient
+
+
+@pytest.mark.parametrize("mixed_precision, dtype", [(False, torch.float32), (True, torch.bfloat16)])
+def test_an_update_computes_in_bfloat16_only_with_mixed_precision(mixed_precision, dtype):
+    module = _tiny_network()
+    seen = []
+    module.q_y.linear.register_forward_hook(lambda m, args, out: seen.append(out.dtype))
+    loss_fn = ssvae_objective(alpha=1.0, use_kl=False, kl_warmup=0, kl_ramp=0)
+    training.update(module, make_optimizer(module, 0.01), loss_fn, *_update_batch(), step=0,
+                    mixed_precision=mixed_precision)
+    assert set(seen) == {dtype}

@@ -1,6 +1,9 @@
 """Every hyperparameter reaches the computation it names, and every piece of the training loop
 does what it says: each test here fails when one wire is cut (tests/mutants.py cuts them)."""
 
+import inspect
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -122,9 +125,10 @@ def test_without_kl_the_history_shows_no_kl_weight_and_no_kl_term(corpus):
 
 def test_the_kl_weight_follows_the_update_count(corpus):
     X, y, X_u, _, _ = corpus
-    clf = tiny_ssvae(use_kl=True, kl_warmup=3, kl_ramp=4, validation_interval=2,
+    # kl_ramp=5, not the 4 that "auto" gives here (2 x validation_interval)
+    clf = tiny_ssvae(use_kl=True, kl_warmup=3, kl_ramp=5, validation_interval=2,
                      max_updates=10).fit(X, y, X_unlabeled=X_u)
-    expected = [np.mean([kl_weight(s, warmup=3, ramp=4) for s in range(c["updates"] - 2, c["updates"])])
+    expected = [np.mean([kl_weight(s, warmup=3, ramp=5) for s in range(c["updates"] - 2, c["updates"])])
                 for c in clf.history_]
     np.testing.assert_allclose([c["kl_weight"] for c in clf.history_], expected)
     assert expected[0] == 0 and expected[-1] == 1  # 0 during the warm-up, 1 after the ramp
@@ -203,7 +207,7 @@ def test_dropout_is_active_in_training_and_off_in_prediction(part):
         run = lambda: module(embedded, lengths)  # noqa: E731
     else:
         module = PXGivenYZ(embedding_dim=8, vocabulary_size=12, n_classes=2, y_dim=3, z_dim=0,
-                           hidden_size=6, dropout=0.5, output_layer="full")
+                           hidden_size=6, dropout=0.5, output_layer="full", cutoffs=None, div_value=4.0)
         y = torch.eye(2)
         run = lambda: module(embedded, tokens, lengths, y)  # noqa: E731
     module.train()
@@ -272,6 +276,10 @@ def test_the_defaults_are_the_documented_settings():
                  kl_ramp="auto")
     assert SupervisedTextClassifier().get_params() == shared
     assert SSVAETextClassifier().get_params() == ssvae
+    # called without them, the objective uses the estimator's settings
+    defaults = {name: p.default for name, p in inspect.signature(ssvae_loss).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    assert defaults == {k: ssvae[k] for k in ("unlabeled_y", "temperature", "z_gradient")}
 
 
 def test_score_weighs_the_labeled_rows_by_sample_weight(fitted, corpus, monkeypatch):
@@ -286,3 +294,78 @@ def test_score_weighs_the_labeled_rows_by_sample_weight(fitted, corpus, monkeypa
     expected = (len(y) - 15) / (len(y) - 15 + 30)
     assert fitted.score(X_test, y, sample_weight=weight) == pytest.approx(expected)
     assert fitted.score(X_test, y) == pytest.approx((len(y) - 15) / (len(y) - 5))
+
+
+# -- threads and interruptions ------------------------------------------------------------------
+
+def test_n_threads_holds_during_fit_and_predict(corpus, monkeypatch):
+    X, y, X_u, X_test, _ = corpus
+    # torch's thread count as a plain number: a real OpenMP team left in this process would
+    # hang the forked workers of mutmut (docs/contributing.md)
+    threads = {"n": 1}
+    monkeypatch.setattr(torch, "get_num_threads", lambda: threads["n"])
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: threads.update(n=n))
+    seen = []
+    real_update, real_logits = training.update, estimator_module.predict_logits
+    monkeypatch.setattr(training, "update", lambda *a, **k: seen.append(
+        ("fit", torch.get_num_threads())) or real_update(*a, **k))
+    monkeypatch.setattr(estimator_module, "predict_logits", lambda *a, **k: seen.append(
+        ("predict", torch.get_num_threads())) or real_logits(*a, **k))
+    clf = tiny_ssvae(n_threads=3).fit(X, y, X_unlabeled=X_u)
+    clf.predict_proba(X_test)
+    assert {n for _, n in seen} == {3} and threads["n"] == 1  # set inside, restored after
+    assert {kind for kind, _ in seen} == {"fit", "predict"}
+
+
+def test_an_interrupted_fit_leaves_a_fitted_estimator_and_propagates(corpus, monkeypatch):
+    X, y, X_u, X_test, _ = corpus
+    calls = []
+    real = training.update
+
+    def interrupt_on_the_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training, "update", interrupt_on_the_third)
+    clf = tiny_ssvae(max_updates=8)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y, X_unlabeled=X_u)
+    assert clf.termination_condition_ == "interrupted" and clf.n_updates_ == 2
+    assert len(clf.history_) == 1 and len(clf.predict(X_test)) == len(X_test)
+
+
+def _validation_labels(monkeypatch, y, fraction, seed):
+    calls = _record_train(monkeypatch, stop=True)
+    X = [f"document {i}" for i in range(len(y))]
+    with pytest.raises(_Stop):
+        tiny_ssvae(validation_fraction=fraction, random_state=seed).fit(X, y)
+    return np.bincount(calls[0]["y_val"], minlength=len(set(y))).tolist()
+
+
+def test_the_validation_split_is_stratified_whenever_it_can_be(monkeypatch):
+    # two documents per class and one validation document per class: the edge of both conditions
+    y = np.repeat(["a", "b", "c"], 2)
+    assert all(_validation_labels(monkeypatch, y, 0.5, seed) == [1, 1, 1] for seed in range(6))
+    # a class of one document cannot be stratified: the split is drawn at random, not refused
+    y = np.array(["a", "b", "b", "b", "c", "c"])
+    counts = [_validation_labels(monkeypatch, y, 0.5, seed) for seed in range(6)]
+    assert all(sum(c) == 3 for c in counts) and len({tuple(c) for c in counts}) > 1
+
+
+def test_a_split_that_leaves_a_class_untrained_is_warned_about(monkeypatch):
+    y = np.array(["a"] * 5 + ["b"])
+    for seed in range(20):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            counts = _validation_labels(monkeypatch, y, 0.5, seed)
+        messages = [str(w.message) for w in caught if w.category is UserWarning
+                    and str(w.message).startswith("Holding out")]
+        assert bool(messages) == (counts[1] == 1)
+        if messages:
+            assert messages == ["Holding out 3 of the 6 labeled documents for validation leaves 3 to "
+                                "train on, and 1 of the 2 classes have none among them. Give more "
+                                "labels, validation_data, or validation_fraction=None."]
+            return
+    pytest.fail("no seed held out the one document of class b")

@@ -745,7 +745,7 @@ def _read_table(path, delimiter, encoding, text_column, label_column, header):
     names = rows[0] if _has_header(rows[0], text_column, label_column, header) else None
     if names is not None:
         rows = rows[1:]
-    n_columns = len(names) if names is not None else len(rows[0]) if rows else 1
+    n_columns = len(names) if names is not None else len(rows[0])  # no header: rows is not empty
     if text_column is None and label_column is None:
         text_index, label_index = _default_columns(names, n_columns)
     else:

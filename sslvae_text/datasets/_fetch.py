@@ -144,14 +144,6 @@ def _manual_instructions(remote, path):
     )
 
 
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _download(remote, folder, timeout):
     """Download ``remote`` to a temporary file of ``folder``; return its path and hash.
 

@@ -95,7 +95,7 @@ def nested_stratified_subset(y, proportion, *, random_state=None):
         ranks[rng.permutation(len(members))] = np.arange(len(members))
         key[members] = (ranks + 0.5) / len(members)
     order = np.lexsort((rng.random_sample(len(y)), key))
-    n_keep = max(1, int(round(proportion * len(y)))) if len(y) else 0
+    n_keep = max(1, int(round(proportion * len(y))))  # of an empty y, none
     return order[:n_keep]
 
 

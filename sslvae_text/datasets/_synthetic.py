@@ -4,8 +4,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 
-def _zipf(n, exponent=1.0):
-    weights = 1.0 / np.arange(1, n + 1) ** exponent
+def _zipf(n):
+    weights = 1.0 / np.arange(1, n + 1)
     return weights / weights.sum()
 
 
