@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
+import torch
 
 from sslvae_text import SSVAETextClassifier, SupervisedTextClassifier
 from sslvae_text.datasets import make_text_classification
+from sslvae_text.model import SSVAE
 
 # Small networks: the tests check behaviour, not accuracy at the paper's sizes.
 # Two validation checks of two updates each.
@@ -17,6 +19,14 @@ def tiny_ssvae(**params):
 
 def tiny_supervised(**params):
     return SupervisedTextClassifier(**{**TINY, **params})
+
+
+def tiny_network(**options):
+    """A seeded SSVAE network of a few units, without dropout, with the full softmax."""
+    torch.manual_seed(0)
+    params = dict(vocabulary_size=30, n_classes=3, embedding_dim=6, hidden_size=5, z_dim=4, y_dim=3,
+                  decoder_size=7, dropout=0.0, output_layer="full")
+    return SSVAE(**{**params, **options})
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch.distributions import Normal
 
+from conftest import tiny_network
 from sslvae_text import objective
 from sslvae_text.model import SSVAE, adaptive_cutoffs
 from sslvae_text.objective import (kl_to_standard_normal, kl_to_uniform, kl_weight, ssvae_loss,
@@ -17,10 +18,7 @@ V, K = 50, 3
 
 
 def _model(**sizes):
-    torch.manual_seed(0)
-    params = dict(vocabulary_size=V, n_classes=K, embedding_dim=6, hidden_size=5, z_dim=4, y_dim=3,
-                  decoder_size=7, dropout=0.0, output_layer="full")
-    return SSVAE(**{**params, **sizes}).eval()
+    return tiny_network(**{"vocabulary_size": V, "n_classes": K, **sizes}).eval()
 
 
 def _batch(*lengths, seed=0):

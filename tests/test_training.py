@@ -10,11 +10,11 @@ from gensim.models import Word2Vec
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, log_loss
 
-from conftest import tiny_ssvae, tiny_supervised
+from conftest import tiny_network, tiny_ssvae, tiny_supervised
 from sslvae_text import SSVAETextClassifier, SupervisedTextClassifier
 from sslvae_text.datasets import make_text_classification
 from sslvae_text import training
-from sslvae_text.model import SSVAE, make_optimizer
+from sslvae_text.model import make_optimizer
 from sslvae_text.objective import ssvae_objective
 
 
@@ -375,12 +375,6 @@ def test_the_optimizer_is_the_authors_adamw_over_trainable_weights():
     assert [p.shape for p in group["params"]] == [(2,), (1, 2), (1,)]
 
 
-def _tiny_network():
-    torch.manual_seed(0)
-    return SSVAE(vocabulary_size=30, n_classes=3, embedding_dim=6, hidden_size=5, y_dim=3,
-                 decoder_size=7, dropout=0.0, use_z=False, output_layer="full")
-
-
 def _update_batch():
     g = np.random.RandomState(0)
     labeled = ([g.randint(2, 30, size=n) for n in (4, 7, 3)], [0, 2, 1])
@@ -395,7 +389,7 @@ def test_an_update_cut_into_pieces_makes_the_same_step_and_terms_as_the_whole_ba
     monkeypatch.setattr(training, "update_pieces", lambda *a: pieces.append(real(*a)) or pieces[-1])
     results = []
     for max_tokens in (10**6, 14):
-        module = _tiny_network()
+        module = tiny_network(use_z=False)
         optimizer = torch.optim.SGD(module.parameters(), lr=1.0)
         terms = training.update(module, optimizer, loss_fn, *_update_batch(), step=0,
                                 max_tokens=max_tokens)
@@ -425,7 +419,7 @@ def test_an_update_leaves_a_weight_without_gradient_untouched():
 
 @pytest.mark.parametrize("mixed_precision, dtype", [(False, torch.float32), (True, torch.bfloat16)])
 def test_an_update_computes_in_bfloat16_only_with_mixed_precision(mixed_precision, dtype):
-    module = _tiny_network()
+    module = tiny_network(use_z=False)
     seen = []
     module.q_y.linear.register_forward_hook(lambda m, args, out: seen.append(out.dtype))
     loss_fn = ssvae_objective(alpha=1.0, use_kl=False, kl_warmup=0, kl_ramp=0)

@@ -12,11 +12,11 @@ import sslvae_text.estimator as estimator_module
 from sslvae_text import SSVAETextClassifier, SupervisedTextClassifier
 import sslvae_text.objective as objective
 import sslvae_text.training as training
-from sslvae_text.model import PXGivenYZ, QZGivenX, SentenceEncoder, SSVAE
+from sslvae_text.model import PXGivenYZ, QZGivenX, SentenceEncoder
 from sslvae_text.objective import kl_weight, ssvae_loss
 from sslvae_text.text import pad_batch
 
-from conftest import tiny_ssvae, tiny_supervised
+from conftest import tiny_network, tiny_ssvae, tiny_supervised
 
 
 def _record_train(monkeypatch, *, stop=False):
@@ -144,13 +144,6 @@ def test_dropout_reaches_every_dropout_layer(corpus):
 
 # -- the network: sampling, dropout, the parameterisation of q(z|x) ------------------------------
 
-def _network(**options):
-    torch.manual_seed(0)
-    params = dict(vocabulary_size=30, n_classes=3, embedding_dim=6, hidden_size=5, z_dim=4, y_dim=3,
-                  decoder_size=7, dropout=0.0, output_layer="full")
-    return SSVAE(**{**params, **options})
-
-
 def _decoder_inputs(model, labels, seed, **loss_options):
     """The y and z the decoder received in one ssvae_loss, and the loss."""
     seen = {}
@@ -168,7 +161,7 @@ def _decoder_inputs(model, labels, seed, **loss_options):
 
 
 def test_unlabeled_y_is_a_soft_sample_whose_sharpness_is_the_temperature():
-    model = _network().eval()
+    model = tiny_network().eval()
     y_warm, _, _ = _decoder_inputs(model, [-1, -1, -1], seed=0, temperature=1.0)
     assert torch.all((y_warm > 0) & (y_warm < 0.999))  # soft, not straight-through one-hot
     y_cold, _, _ = _decoder_inputs(model, [-1, -1, -1], seed=0, temperature=0.01)
@@ -178,7 +171,7 @@ def test_unlabeled_y_is_a_soft_sample_whose_sharpness_is_the_temperature():
 
 
 def test_z_is_a_reparameterised_sample_that_trains_q_z():
-    model = _network().eval()
+    model = tiny_network().eval()
     _, z_a, loss = _decoder_inputs(model, [0, 1, 2], seed=0, alpha=0.0)
     _, z_b, _ = _decoder_inputs(model, [0, 1, 2], seed=1, alpha=0.0)
     assert not torch.allclose(z_a, z_b)  # sampled, not the mean
@@ -258,7 +251,7 @@ def test_the_stl_gradient_of_a_document_reaches_only_its_own_q_z():
 
 @pytest.mark.parametrize("unlabeled_y", ["gumbel", "enumerate"])
 def test_the_objective_keeps_the_networks_precision(unlabeled_y):
-    model = _network().double()
+    model = tiny_network().double()
     _, _, loss = _decoder_inputs(model, [0, -1, -1], seed=0, unlabeled_y=unlabeled_y, use_kl=True)
     assert loss.dtype == torch.float64
 
