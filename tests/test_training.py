@@ -1,5 +1,6 @@
 """The training loop: learning, early stopping, progress, options, embeddings."""
 
+import pickle
 import re
 import warnings
 
@@ -15,6 +16,7 @@ from sslvae_text import SSVAETextClassifier, SupervisedTextClassifier
 from sslvae_text.datasets import make_text_classification
 from sslvae_text import training
 from sslvae_text.model import make_optimizer
+from sslvae_text.text import PAD_ID, SPECIALS
 from sslvae_text.objective import ssvae_objective
 
 
@@ -148,21 +150,68 @@ def test_each_check_records_its_duration(corpus):
     assert all(0 < check["seconds"] < 60 for check in clf.history_)
 
 
-def test_pretrained_embeddings_fill_the_embedding_rows_and_can_be_frozen(corpus, tmp_path):
-    X, y, X_u, _, _ = corpus
-    sentences = [x.split() for x in X + X_u]
-    vectors = Word2Vec(sentences, vector_size=8, min_count=1, seed=0, workers=1, epochs=1).wv
+def _partial_vectors(X, tmp_path):
+    """A .vec file of vectors for the words of the first 20 documents only."""
+    vectors = Word2Vec([x.split() for x in X[:20]], vector_size=8, min_count=1, seed=0, workers=1,
+                       epochs=1).wv
     path = tmp_path / "vectors.vec"
     vectors.save_word2vec_format(str(path))
-    clf = tiny_ssvae(embeddings=str(path), freeze_embeddings=True).fit(X, y, X_unlabeled=X_u)
+    return vectors, str(path)
+
+
+def test_frozen_vectors_stay_as_read_and_the_words_they_lack_train(corpus, tmp_path):
+    X, y, X_u, _, _ = corpus
+    vectors, path = _partial_vectors(X, tmp_path)
+    clf = tiny_ssvae(embeddings=path, freeze_embeddings=True).fit(X, y, X_unlabeled=X_u)
     table = clf.module_.embedding.weight.detach().numpy()
     words = [w for w in clf.vocabulary_.itos if w in vectors.key_to_index]
-    assert len(words) > 50
+    lacking = [clf.vocabulary_.stoi[w] for w in clf.vocabulary_.itos[len(SPECIALS):]
+               if w not in vectors.key_to_index]
+    assert len(words) > 50 and len(lacking) > 50
     for word in words:
-        np.testing.assert_allclose(table[clf.vocabulary_.stoi[word]], vectors[word], rtol=1e-6)
-    tuned = tiny_ssvae(embeddings=str(path)).fit(X, y, X_unlabeled=X_u)
-    row = tuned.vocabulary_.stoi[words[0]]
-    assert not np.allclose(tuned.module_.embedding.weight[row].detach().numpy(), vectors[words[0]])
+        np.testing.assert_array_equal(table[clf.vocabulary_.stoi[word]], vectors[word])
+    # they start at zero; most have met a batch in 4 updates of 32 + 32 documents
+    assert (table[lacking] != 0).any(axis=1).mean() > 0.5
+    assert not table[PAD_ID].any()
+    # pickled and loaded, the rows stay frozen and the predictions equal
+    loaded = pickle.loads(pickle.dumps(clf))
+    torch.testing.assert_close(loaded.module_.embedding.frozen_rows, clf.module_.embedding.frozen_rows)
+    np.testing.assert_array_equal(loaded.predict_proba(X[:5]), clf.predict_proba(X[:5]))
+
+
+def test_fine_tuned_vectors_move(corpus, tmp_path):
+    X, y, X_u, _, _ = corpus
+    vectors, path = _partial_vectors(X, tmp_path)
+    tuned = tiny_ssvae(embeddings=path).fit(X, y, X_unlabeled=X_u)
+    assert tuned.freeze_embeddings is False and tuned.module_.embedding.frozen_rows is None
+    rows = [tuned.vocabulary_.stoi[w] for w in vectors.index_to_key if w in tuned.vocabulary_.stoi]
+    moved = [not np.allclose(tuned.module_.embedding.weight[r].detach().numpy(),
+                             vectors[tuned.vocabulary_.itos[r]]) for r in rows]
+    assert np.mean(moved) > 0.5
+
+
+def test_without_vectors_freezing_keeps_every_random_row(corpus):
+    X, y, X_u, _, _ = corpus
+    short = tiny_supervised(freeze_embeddings=True, max_updates=1, validation_fraction=None).fit(X, y)
+    long = tiny_supervised(freeze_embeddings=True, validation_fraction=None).fit(X, y)
+    torch.testing.assert_close(short.module_.embedding.weight, long.module_.embedding.weight)
+    tuned = tiny_supervised(validation_fraction=None).fit(X, y)
+    assert not torch.equal(tuned.module_.embedding.weight, long.module_.embedding.weight)
+
+
+def test_embedding_dim_auto_follows_the_vectors(corpus, fake_glove):
+    X, y, X_u, _, _ = corpus
+    X = [f"the cat {x}" for x in X]
+    clf = tiny_ssvae(embedding_dim="auto", embeddings="glove-6b-50d").fit(X, y, X_unlabeled=X_u)
+    assert clf.embedding_dim_ == 5 and clf.module_.embedding.embedding_dim == 5
+    assert clf.module_.encoder.forward_lstm.input_size == 5
+    assert clf.module_.p_x.lstm.input_size == 5 + 4 + 4  # word, y, z
+    row = clf.vocabulary_.stoi["cat"]
+    assert clf.module_.embedding.weight.shape == (len(clf.vocabulary_), 5) and row > 0
+    with pytest.raises(ValueError, match=r"have dimension 5, but embedding_dim=8; set embedding_dim=5 or 'auto'"):
+        tiny_ssvae(embedding_dim=8, embeddings="glove-6b-50d").fit(X, y)
+    assert tiny_supervised(embedding_dim="auto", max_updates=1).fit(X, y).embedding_dim_ == 300
+    assert tiny_supervised(embedding_dim=7, max_updates=1).fit(X, y).embedding_dim_ == 7
 
 
 def test_mixed_precision_runs_the_decoder_in_bfloat16(corpus):

@@ -258,7 +258,7 @@ def test_the_objective_keeps_the_networks_precision(unlabeled_y):
 
 def test_the_defaults_are_the_documented_settings():
     # The paper's sizes and optimisation (docs/objectives.md), and this package's schedule.
-    shared = dict(embedding_dim=300, hidden_size=100, dropout=0.5, vocabulary_size=10000,
+    shared = dict(embedding_dim="auto", hidden_size=100, dropout=0.5, vocabulary_size=10000,
                   max_length=400, embeddings=None, freeze_embeddings=False, batch_size=32,
                   learning_rate=4e-3, mixed_precision=False, validation_interval="auto",
                   lr_patience=4, n_iter_no_change=8, max_updates=20000, validation_fraction=0.1,
