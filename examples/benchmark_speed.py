@@ -67,6 +67,7 @@ from torch import nn
 
 import sslvae_text
 from sslvae_text.datasets import PAPER_DATASETS
+from sslvae_text.embeddings import DEFAULT_DIM
 from sslvae_text.model import adaptive_cutoffs
 from sslvae_text.objective import VARIANTS, variant_id
 from sslvae_text.text import bucketed_batches, pad_batch
@@ -114,6 +115,8 @@ def parse_args(argv=None):
                     help="also time a torch.compile'd copy of each configuration")
     ap.add_argument("--vocab", type=int, default=10000, help="vocabulary size V")
     ap.add_argument("--decoder-size", type=int, default=300)
+    ap.add_argument("--embedding-dim", type=int, default=DEFAULT_DIM,
+                    help="word-embedding size E (300, the estimator's without vectors; 50 for glove-6b-50d)")
     ap.add_argument("--batch-size", type=int, default=32, help="labeled (and unlabeled) per update")
     ap.add_argument("--tokens", choices=["zipf", "uniform"], default="zipf",
                     help="distribution of the random word ids")
@@ -551,10 +554,10 @@ def _write_csv(path, rows):
 
 def main(argv=None):
     args = parse_args(argv)
-    params = dict(estimator_defaults(), decoder_size=args.decoder_size)
+    params = dict(estimator_defaults(), decoder_size=args.decoder_size, embedding_dim=args.embedding_dim)
     levers = _levers(args)
     print(f"sslvae_text {sslvae_text.__version__}, torch {torch.__version__}, "
-          f"{os.cpu_count()} CPUs; V={args.vocab}, decoder {args.decoder_size}, "
+          f"{os.cpu_count()} CPUs; V={args.vocab}, E={args.embedding_dim}, decoder {args.decoder_size}, "
           f"{args.batch_size}+{args.batch_size} documents/update, {args.tokens} word ids, "
           f"{args.warmup} warm-up + {args.steps} timed updates per configuration; "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")

@@ -123,7 +123,7 @@ def _main(args, torch):
         t0 = time.perf_counter()
         architectures = ex.time_iterations(dataset, runs[0], device=device, n_iterations=job["iterations"],
                                       warmup=args.warmup, quick=args.quick,
-                                      output_layer=args.output_layer)
+                                      output_layer=args.output_layer, embeddings=args.embeddings)
         log.add(dict(job, architectures=architectures, threads=torch.get_num_threads(), note=notes[dataset],
                      seconds=round(time.perf_counter() - t0, 1), finished=time.strftime("%Y-%m-%d %H:%M:%S")))
         n_done += 1

@@ -62,8 +62,8 @@ def test_table5_reuses_table2_and_plots(scripts, tmp_path):
     common = ["--quick", "--results", str(tmp_path), "--datasets", "yelp",
               "--objectives", "supervised", "ssvae", "ssvae-kl-z", "tfidf-logreg", "self-training"]
     assert scripts["table2_accuracy"].main(common) == 3 * (1 + 2 * 2 + 2)
-    # 100% comes from Table 2's fits; only 10% is fitted
-    assert scripts["table5_label_amounts"].main(common) == 3 * (1 + 2 * 2 + 2)
+    # with Table 2's grid, 100% comes from Table 2's fits; only 10% is fitted
+    assert scripts["table5_label_amounts"].main(common + ["--alphas", "1", "100"]) == 3 * (1 + 2 * 2 + 2)
     rows = read_csv(tmp_path / "table5.csv")
     assert {float(r["labeled_proportion"]) for r in rows} == {0.1, 1.0}
     assert len(rows) == 42
@@ -73,6 +73,13 @@ def test_table5_reuses_table2_and_plots(scripts, tmp_path):
     peer_rows = [line for line in text.splitlines() if "LogReg" in line]
     assert len(peer_rows) == 2 and all(line.endswith("| - | - |") for line in peer_rows)
     assert (tmp_path / "table5.png").stat().st_size > 0
+
+
+def test_table5_fits_the_estimators_alpha_by_default(scripts, tmp_path):
+    argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp", "--objectives", "ssvae-kl-z",
+            "--proportions", "0.1", "--runs", "0"]
+    assert scripts["table5_label_amounts"].main(argv) == 1
+    assert [float(r["alpha"]) for r in read_csv(tmp_path / "table5.csv")] == [1000.0]
 
 
 def test_table4_quick_scores_the_other_domain(scripts, tmp_path):

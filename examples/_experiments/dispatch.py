@@ -106,7 +106,8 @@ def make_jobs(dataset, runs, objectives, alphas, args, *, config, tests=None, te
                     dataset=dataset, objective=objective, labeled_proportion=run.labeled_proportion,
                     run=run.run, alpha=params["alpha"], config=config, tests_needed=tests,
                     data=data, quick=args.quick, max_updates=args.max_updates, device=args.device,
-                    embeddings=args.embeddings, threads=args.threads, output_layer=args.output_layer,
+                    embeddings=args.embeddings, freeze_embeddings=args.freeze_embeddings,
+                    threads=args.threads, output_layer=args.output_layer,
                     shared_encoder=args.shared_encoder, paper_schedule=args.paper_schedule,
                 ))
     return jobs

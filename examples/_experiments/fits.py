@@ -50,22 +50,27 @@ def has_alpha(objective):
 
 
 def make_estimator(objective, dataset, *, alpha=None, quick=False, run=0, max_updates=None,
-                   device="cpu", embeddings=None, output_layer=None, shared_encoder=False,
-                   paper_schedule=False):
+                   device="cpu", embeddings=None, freeze_embeddings=None, output_layer=None,
+                   shared_encoder=False, paper_schedule=False):
     """The estimator of one objective with the paper's settings for ``dataset``.
 
-    ``output_layer=None`` keeps the estimator's default (the adaptive softmax); "full" is the
-    paper's exact decoder.
+    ``output_layer=None`` and ``freeze_embeddings=None`` keep the estimator's defaults (the
+    adaptive softmax, and its choice of freezing); "full" is the paper's exact decoder. The
+    embeddings' size is the estimator's default, "auto": the vectors' own, else 300.
     """
     _, cls, flags = OBJECTIVES[objective]
     params = dict(max_length=MAX_LENGTH[dataset], random_state=run, device=device,
                   embeddings=embeddings, shared_encoder=shared_encoder, **flags)
     if output_layer is not None:
         params["output_layer"] = output_layer
+    if freeze_embeddings is not None:
+        params["freeze_embeddings"] = freeze_embeddings
     if paper_schedule:
         params.update(PAPER_SCHEDULE)
     if quick:
-        params.update(QUICK_PARAMS)
+        # tiny networks, but pretrained vectors keep their own size
+        params.update({k: v for k, v in QUICK_PARAMS.items()
+                       if not (k == "embedding_dim" and embeddings not in (None, "fasttext"))})
     if max_updates is not None:
         params["max_updates"] = max_updates
     if alpha is not None:
@@ -93,7 +98,8 @@ def _fit_one(job):
     run = job["data"]
     clf = make_estimator(job["objective"], job["dataset"], alpha=job["alpha"], quick=job["quick"],
                          run=job["run"], max_updates=job["max_updates"], device=job["device"],
-                         embeddings=job["embeddings"], output_layer=job["output_layer"],
+                         embeddings=job["embeddings"], freeze_embeddings=job["freeze_embeddings"],
+                         output_layer=job["output_layer"],
                          shared_encoder=job["shared_encoder"], paper_schedule=job["paper_schedule"])
     print(f"  start {describe(job)} (pid {os.getpid()})", flush=True)
     start = time.perf_counter()
@@ -117,6 +123,7 @@ def _fit_one(job):
         seconds=round(time.perf_counter() - start, 2), fit_seconds=round(fit_seconds, 2),
         n_iter=clf.n_iter_, n_updates=clf.n_updates_, best_iteration=clf.best_iteration_,
         validation_interval=clf.validation_interval_, embeddings_seconds=round(clf.embeddings_seconds_, 2),
+        embeddings=job["embeddings"], freeze_embeddings=clf.freeze_embeddings,
         termination=clf.termination_condition_, n_train=len(run["X_train"]),
         n_val=None if run["X_val"] is None else len(run["X_val"]), n_unlabeled=clf.n_unlabeled_,
         device=clf.device_,
@@ -160,6 +167,8 @@ def config_id(args, extra=None):
                    output_layer=args.output_layer)
     if args.shared_encoder:
         payload["shared_encoder"] = True
+    if args.embeddings is not None:
+        payload["freeze_embeddings"] = args.freeze_embeddings  # None: the estimators' default
     if args.paper_schedule:
         payload["schedule"] = PAPER_SCHEDULE
     if args.quick:

@@ -124,6 +124,15 @@ def csv_rows(log, config, selected_keys, datasets=None, tests=None):
     return rows
 
 
+def _vectors_note(args):
+    """Which initial word vectors a table's fits used, and whether they were fine-tuned."""
+    if args.embeddings is None:
+        return "random (`embeddings=None`), trained with the model."
+    freeze = {None: "the estimators' default freezing", True: "frozen (`--freeze-embeddings yes`)",
+              False: "fine-tuned (`--freeze-embeddings no`)"}[args.freeze_embeddings]
+    return f"`embeddings=\"{args.embeddings}\"`, {freeze}."
+
+
 def header_lines(title, args, notes):
     lines = [f"# {title}", "",
              f"Written by `python examples/{' '.join([args.script] + args.argv)}` on {time.strftime('%Y-%m-%d %H:%M')}"
@@ -139,6 +148,7 @@ def header_lines(title, args, notes):
                              "per pass over the larger of the labeled and unlabeled sets, at least "
                              "100 updates; KL annealing fitted to it)."),
              "",
+             "Word vectors: " + _vectors_note(args), "",
              "Encoders: " + ("one BiLSTM read by q(y|x) and q(z|x) (`--shared-encoder`, not the paper's)."
                              if args.shared_encoder else "a BiLSTM for y and another for z (the paper's)."),
              ""]

@@ -10,7 +10,7 @@ ARCHITECTURES = {"two encoders": False, "shared encoder": True}  # name: shared_
 
 
 def time_iterations(dataset, run, *, device="cpu", n_iterations=200, warmup=5, quick=False, seed=0,
-                    output_layer=None):
+                    output_layer=None, embeddings=None):
     """Time of one optimisation iteration of every SSVAE variant, side by side, on real documents.
 
     An iteration is one labeled + one unlabeled batch of the run's documents (length-bucketed as
@@ -31,7 +31,10 @@ def time_iterations(dataset, run, *, device="cpu", n_iterations=200, warmup=5, q
     from sslvae_text.text import Vocabulary, tokenize
     from sslvae_text.training import cycle_batches
 
-    params = make_estimator("SSVAE", dataset, quick=quick, output_layer=output_layer).get_params()
+    from sslvae_text.embeddings import DEFAULT_DIM, build_embedding_matrix
+
+    params = make_estimator("SSVAE", dataset, quick=quick, output_layer=output_layer,
+                            embeddings=embeddings).get_params()
     rng = np.random.RandomState(seed)
     torch.manual_seed(seed)
     tokenized_l = [tokenize(x) for x in run.X_train]
@@ -39,6 +42,10 @@ def time_iterations(dataset, run, *, device="cpu", n_iterations=200, warmup=5, q
     vocabulary = Vocabulary.build(tokenized_l + tokenized_u, max_size=params["vocabulary_size"])
     ids_l = [vocabulary.encode(d, max_length=params["max_length"]) for d in tokenized_l]
     ids_u = [vocabulary.encode(d, max_length=params["max_length"]) for d in tokenized_u]
+    if params["embedding_dim"] == "auto":  # the vectors' size: only the layers reading them change
+        vectors, _ = build_embedding_matrix(vocabulary.itos, embeddings, dim=None,
+                                            texts=tokenized_l + tokenized_u, random_state=seed)
+        params["embedding_dim"] = DEFAULT_DIM if vectors is None else vectors.shape[1]
     classes, y = np.unique(run.y_train, return_inverse=True)
     batch_size = params["batch_size"]
 
