@@ -44,7 +44,7 @@ def _freeze_with_random_missing(estimator, module):
         found = ~missing & (weight != 0).any(dim=1)
         generator = torch.Generator().manual_seed(int(estimator.random_state))
         noise = torch.randn(int(missing.sum()), weight.shape[1], generator=generator)
-        weight[missing] = noise.to(weight) * weight[found].std()
+        weight[missing] = noise.to(weight) * (weight[found].std() if found.any() else 1.0)
     weight.requires_grad_(False)
     module.embedding.frozen_rows = None
 

@@ -24,7 +24,7 @@ def scripts():
     try:
         yield {name: importlib.import_module(name) for name in (
             "_experiments", "few_labels", "table2_accuracy", "table3_speed", "table4_out_of_domain",
-            "table5_label_amounts")}
+            "table5_label_amounts", "freezing")}
     finally:
         sys.path.remove(str(EXAMPLES))
 
@@ -185,6 +185,57 @@ def test_output_layer_option_reaches_the_estimator_and_the_fingerprint(scripts, 
     assert table2.main(argv + ["--output-layer", "full"]) == 1
     assert [clf.output_layer for clf in built] == ["adaptive", "full"]
     assert "`output_layer=\"full\"` (the paper's)" in (tmp_path / "table2.md").read_text()
+
+
+def test_vectors_and_freezing_reach_the_estimator_the_records_and_the_fingerprint(
+        scripts, tmp_path, monkeypatch, fake_glove):
+    ex, few = scripts["_experiments"], scripts["few_labels"]
+    built, make_estimator = [], ex.make_estimator
+    monkeypatch.setattr(ex.fits, "make_estimator", lambda *a, **k: built.append(make_estimator(*a, **k)) or built[-1])
+    argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp", "--objectives", "ssvae-kl-z",
+            "--runs", "0", "--embeddings", "glove-6b-50d"]
+    assert few.main(argv) == 1
+    assert few.main(argv + ["--freeze-embeddings", "yes"]) == 1  # another configuration
+    assert few.main(argv + ["--freeze-embeddings", "no"]) == 1
+    assert [(c.embeddings, c.freeze_embeddings, c.embedding_dim) for c in built] == [
+        ("glove-6b-50d", False, "auto"), ("glove-6b-50d", True, "auto"), ("glove-6b-50d", False, "auto")]
+    records = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert [(r["embeddings"], r["freeze_embeddings"]) for r in records] == [
+        ("glove-6b-50d", False), ("glove-6b-50d", True), ("glove-6b-50d", False)]
+    assert len({r["config"] for r in records}) == 3
+    text = (tmp_path / "few_labels.md").read_text()
+    assert 'Word vectors: `embeddings="glove-6b-50d"`, fine-tuned (`--freeze-embeddings no`).' in text
+
+
+def test_random_vectors_keep_their_fingerprint(scripts):
+    import hashlib
+    ex = scripts["_experiments"]
+    args = ex.finish_args(ex.parser("", "t.py").parse_args(["--results", "r", "--quick"]), [])
+    before = dict(quick=True, max_updates=None, embeddings=None, data=None, extra=None,
+                  output_layer="adaptive", params=ex.QUICK_PARAMS, protocol=ex.QUICK_PROTOCOL)
+    assert ex.config_id(args) == hashlib.sha1(json.dumps(before, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def test_table3_times_networks_of_the_vectors_size(scripts, tmp_path, monkeypatch, fake_glove):
+    from benchmark_speed import Case
+    sizes, init = [], Case.__init__
+    monkeypatch.setattr(Case, "__init__", lambda self, **k: sizes.append(k["params"]["embedding_dim"])
+                        or init(self, **k))
+    argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp", "--embeddings", "glove-6b-50d"]
+    assert scripts["table3_speed"].main(argv) == 1
+    assert set(sizes) == {5}
+    assert 'Word vectors: `embeddings="glove-6b-50d"`' in (tmp_path / "table3.md").read_text()
+
+
+def test_freezing_script_fits_each_variant(scripts, tmp_path, fake_glove):
+    argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp", "--n-labeled", "20",
+            "--embeddings", "glove-6b-50d"]
+    log = scripts["freezing"].main(argv)
+    got = sorted((r["objective"], r["variant"]) for r in log.records)
+    assert got == sorted([("Supervised", v) for v in ("tuned", "frozen", "frozen-random")]
+                         + [("SSVAE-{KL,z}", v) for v in scripts["freezing"].VARIANTS])
+    assert "| Yelp | Supervised | 20 |" in (tmp_path / "freezing.md").read_text()
+    assert len(scripts["freezing"].main(argv).records) == 7  # a rerun fits nothing
 
 
 def test_learning_curve_draws_every_check_of_both_models(tmp_path):
