@@ -147,7 +147,10 @@ def load_package(directory=None):
         package = importlib.util.module_from_spec(spec)
         sys.modules[name] = package
         spec.loader.exec_module(package)
-    for module in ("model", "objective", "text", "training"):
+    if not os.path.isfile(os.path.join(os.path.dirname(package.__file__), "recipe.py")):
+        raise SystemExit(f"--compare {directory}: that sslvae_text predates sslvae_text.recipe, "
+                         "which builds the timed networks")
+    for module in ("model", "objective", "recipe", "text", "training"):
         importlib.import_module(f"{package.__name__}.{module}")
     return package
 
@@ -178,24 +181,20 @@ class Case:
         self.supervised = self.name not in VARIANTS
         self.use_kl, self.use_z = VARIANTS.get(self.name, (None, None))
         self.params = params
-        model, objectives = self.package.model, self.package.objective
+        model, recipe = self.package.model, self.package.recipe
         self.cutoffs = cutoffs or adaptive_cutoffs(vocab)
         self.cutoffs_label = cutoffs is not None and output_layer == "adaptive"
-        options = dict(model.network_options(params), generative=not self.supervised)
         if self.supervised:
             self.output_layer = "-"
-            self.loss_fn = objectives.supervised_objective()
-        else:
-            options.update(use_z=self.use_z, output_layer=output_layer, cutoffs=self.cutoffs,
-                           div_value=div_value or model.DIV_VALUE)
-            if shared_encoder is not None:
-                options["shared_encoder"] = shared_encoder
-            # every update at full KL weight: the annealing does not change an update's cost
-            self.loss_fn = objectives.ssvae_objective(
-                alpha=params["alpha"], use_kl=self.use_kl, kl_warmup=0, kl_ramp=0,
-                unlabeled_y=params["unlabeled_y"], temperature=params["temperature"],
-                z_gradient=params["z_gradient"])
-        self.module = model.SSVAE(vocabulary_size=vocab, n_classes=n_classes, **options)
+        # every update at full KL weight: the annealing does not change an update's cost
+        case = dict(params, use_kl=self.use_kl, use_z=self.use_z, output_layer=output_layer,
+                    kl_warmup=0, kl_ramp=0)
+        if shared_encoder is not None:
+            case["shared_encoder"] = shared_encoder
+        self.loss_fn = recipe.objective(case, generative=not self.supervised, interval=1)
+        self.module = recipe.network(case, vocabulary_size=vocab, n_classes=n_classes,
+                                     embedding_dim=params["embedding_dim"], generative=not self.supervised,
+                                     cutoffs=self.cutoffs, div_value=div_value or model.DIV_VALUE)
         self.module.to(device).train()
         kwargs = {} if adamw == "default" else {adamw: True}
         self.optimizer = model.make_optimizer(self.module, params["learning_rate"], **kwargs)

@@ -2,7 +2,6 @@
 
 import copy
 import os
-import time
 import warnings
 from numbers import Integral, Number, Real
 
@@ -18,12 +17,11 @@ from tqdm.auto import tqdm
 
 from ._compat import Interval, InvalidParameterError, StrOptions, _fit_context
 from ._validation import check_targets, check_texts, unlabeled_mask
-from .embeddings import DEFAULT_DIM, build_embedding_matrix
-from .model import SSVAE, network_options
-from .objective import ssvae_objective, supervised_objective
-from .text import SPECIALS, Vocabulary, tokenize
+from . import recipe
+from .text import SPECIALS, tokenize
 from .training import (
-    TrainingResult, log_probabilities, predict_logits, resolve_interval, torch_threads, train,
+    TrainingData, TrainingSettings, TrainingState, log_probabilities, predict_logits, resolve_interval,
+    torch_threads, train,
 )
 
 __all__ = ["SSVAETextClassifier", "SupervisedTextClassifier"]
@@ -144,6 +142,15 @@ _COMMON_PARAMETERS = """\
         None leaves torch's setting. On a machine whose cores are busy, 1 avoids threads
         that spin waiting for each other (several times slower on a busy 2-core machine).
 
+    warm_start : bool, default=False
+        When True and the estimator is fitted, ``fit`` continues training where the previous
+        fit stopped, for ``max_updates`` more updates, on the same documents: the network,
+        vocabulary, optimizer (and its learning rate), KL-annealing step, early-stopping
+        counters, batch order and random state carry on. The documents must be the ones of the
+        first fit (a ``ValueError`` says when their numbers differ); the held-out validation
+        split is kept. Other hyperparameters than ``max_updates`` and ``verbose`` keep the
+        first fit's values. ``history_`` and ``n_updates_`` count from the first fit.
+
     verbose : int, default=0
         0 is silent; 1 or more shows a progress bar of the updates done out of
         ``max_updates``, prints one line per check with the training terms and validation
@@ -188,8 +195,11 @@ _COMMON_ATTRIBUTES = """\
     embedding_dim_ : int
         Size of the word embeddings (``embedding_dim`` with "auto" resolved).
 
-    termination_condition_ : {"no_change", "max_updates", "interrupted"}
-        Why training stopped. After Ctrl-C (``KeyboardInterrupt``) the best weights so far are
+    termination_condition_ : {"no_change", "max_updates", "diverged", "interrupted"}
+        Why training stopped. "diverged": a loss or a weight became NaN or infinite; the
+        weights of the best validation check are kept and a ``ConvergenceWarning`` suggests a
+        lower learning rate (before any check has scored, ``fit`` raises a ``ValueError``
+        instead). After Ctrl-C (``KeyboardInterrupt``) the best weights so far are
         restored, the fitted attributes are set, and the interrupt propagates: the estimator
         can predict, and a search or script around it stops.
 
@@ -225,6 +235,7 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
         "device": [str, torch.device],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "warm_start": ["boolean"],
         "verbose": ["verbose"],
     }
 
@@ -239,14 +250,10 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
 
     # -- what the subclasses define -------------------------------------------------------
 
-    _uses_unlabeled = False
+    # The SSVAE's network has a decoder and trains on unlabeled documents too.
+    _generative = False
     # The terms of the training objective, recorded in history_ (None where a check has none).
     _history_terms = ()
-
-    def _loss_function(self, interval):
-        """``loss(module, tokens, lengths, labels, step) -> (loss, terms)`` of one update, for
-        a fit that checks the validation set every ``interval`` updates."""
-        raise NotImplementedError
 
     # -- fitting --------------------------------------------------------------------------
 
@@ -276,9 +283,12 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        # A refit that fails half-way must not leave a mix of old and new fitted attributes.
-        for name in [name for name in vars(self) if name.endswith("_") and not name.startswith("__")]:
-            delattr(self, name)
+        warm = self.warm_start and self.__sklearn_is_fitted__() and hasattr(self, "_training_state")
+        if not warm:
+            # A refit that fails half-way must not leave a mix of old and new fitted attributes.
+            for name in [name for name in vars(self) if name.endswith("_") and not name.startswith("__")]:
+                delattr(self, name)
+            vars(self).pop("_training_state", None)
         X = check_texts(X, "X")
         y = check_targets(y, len(X))
         unlabeled = unlabeled_mask(y)
@@ -292,7 +302,13 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"y mixes labels of several kinds ({', '.join(sorted(kinds))}); use one.")
         y_labeled = np.asarray(y[~unlabeled].tolist())
         check_classification_targets(y_labeled)
-        self.classes_, y_labeled = np.unique(y_labeled, return_inverse=True)
+        classes, y_labeled = np.unique(y_labeled, return_inverse=True)
+        if warm and not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                f"warm_start continues a fit on the same classes: the previous fit had "
+                f"{self.classes_.tolist()}, y has {classes.tolist()}."
+            )
+        self.classes_ = classes
         if len(self.classes_) < 2:
             raise ValueError(
                 f"y has {len(self.classes_)} class among its labeled rows; at least 2 are needed."
@@ -300,54 +316,87 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         X_unlabeled = [x for x, u in zip(X, unlabeled) if u] + (
             [] if X_unlabeled is None else check_texts(X_unlabeled, "X_unlabeled")
         )
-        rng = check_random_state(self.random_state)
-        X_train, y_train, X_val, y_val = self._validation_split(X_labeled, y_labeled, validation_data, rng)
-        if not self._uses_unlabeled:
+        if not self._generative:
             X_unlabeled = []
-        elif not X_unlabeled and self.verbose:
+        elif not X_unlabeled and self.verbose and not warm:
             tqdm.write(
                 f"{type(self).__name__}: no unlabeled documents; only the labeled part of the "
                 "objective is trained, q(y|x) learns from the labels alone."
             )
+        with torch_threads(self.n_threads), torch.random.fork_rng(devices=range(torch.cuda.device_count())):
+            if warm:
+                self._continue(X_labeled, y_labeled, X_unlabeled, validation_data)
+            else:
+                self._start(X_labeled, y_labeled, X_unlabeled, validation_data)
+        return self
 
+    def _start(self, X_labeled, y_labeled, X_unlabeled, validation_data):
+        """A new fit: validation split, vocabulary, network, training state."""
+        rng = check_random_state(self.random_state)
+        rows, X_val, y_val = self._validation_split(X_labeled, y_labeled, validation_data, rng)
+        X_train, y_train = [X_labeled[i] for i in rows], y_labeled[rows]
         self.n_labeled_, self.n_unlabeled_ = len(X_train), len(X_unlabeled)
         tokenized = [tokenize(x) for x in X_train + X_unlabeled]
-        self.vocabulary_ = Vocabulary.build(tokenized, max_size=self.vocabulary_size)
+        self.vocabulary_ = recipe.vocabulary(self.get_params(), tokenized)
         if len(self.vocabulary_) == len(SPECIALS):
             raise ValueError(
                 "The documents given to fit contain no word (every one is empty or white "
                 "space): there is nothing to learn from."
             )
-        ids = [self.vocabulary_.encode(doc, max_length=self.max_length) for doc in tokenized]
-        ids_train, ids_unlabeled = ids[: len(X_train)], ids[len(X_train):]
-        ids_val = None if X_val is None else self._encode(X_val)
-
+        ids = recipe.encode(self.get_params(), self.vocabulary_, tokenized)
+        data = TrainingData(ids[: len(X_train)], y_train, ids[len(X_train):],
+                            None if X_val is None else self._encode(X_val), y_val)
         self.device_ = _resolve_device(self.device, type(self).__name__)
+        self.validation_interval_ = resolve_interval(
+            self.validation_interval, len(X_train), len(X_unlabeled), self.batch_size)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        # manual_seed reseeds every CUDA device too: fork them all to leave the caller's untouched.
-        with torch_threads(self.n_threads), torch.random.fork_rng(devices=range(torch.cuda.device_count())):
-            torch.manual_seed(seed)
-            module = self._build_module(tokenized, seed)
-            self._train(module, ids_train, y_train, ids_unlabeled, ids_val, y_val, rng)
-        return self
+        # manual_seed reseeds every CUDA device too: fit forks them all to leave the caller's untouched.
+        torch.manual_seed(seed)
+        module = self._build_module(tokenized, seed)
+        state = TrainingState(module, data, self._training_settings(), rng)
+        state.documents = (len(X_labeled), len(X_unlabeled), rows)  # what a warm start must match
+        self._train(module, data, state)
+
+    def _continue(self, X_labeled, y_labeled, X_unlabeled, validation_data):
+        """A warm start: the same documents, more updates of the fitted network and state."""
+        state = self._training_state
+        n_labeled, n_unlabeled, rows = state.documents
+        if (len(X_labeled), len(X_unlabeled)) != (n_labeled, n_unlabeled):
+            raise ValueError(
+                f"warm_start continues a fit on the same documents: the previous fit had "
+                f"{n_labeled} labeled and {n_unlabeled} unlabeled ones, this one has "
+                f"{len(X_labeled)} and {len(X_unlabeled)}."
+            )
+        X_val, y_val = None, None
+        if validation_data is not None:
+            X_val, y_val = self._checked_validation_data(validation_data)
+        elif len(rows) < n_labeled:  # the documents the first fit held out
+            held_out = np.setdiff1d(np.arange(n_labeled), rows)
+            X_val, y_val = [X_labeled[i] for i in held_out], y_labeled[held_out]
+        data = TrainingData(self._encode([X_labeled[i] for i in rows]), y_labeled[rows],
+                            self._encode(X_unlabeled), None if X_val is None else self._encode(X_val), y_val)
+        self._train(self.module_, data, state)
+    def _checked_validation_data(self, validation_data):
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise TypeError(
+                "validation_data must be a pair (X_val, y_val) of documents and their "
+                f"labels; got {type(validation_data).__name__}"
+                + (f" of length {len(validation_data)}." if hasattr(validation_data, "__len__") else ".")
+            )
+        X_val, y_val = validation_data
+        X_val = check_texts(X_val, "validation_data[0]")
+        y_val = check_targets(y_val, len(X_val))
+        unknown = set(y_val.tolist()) - set(self.classes_.tolist())
+        if unknown:
+            raise ValueError(f"validation_data has labels absent from y: {sorted(map(str, unknown))}.")
+        return X_val, np.searchsorted(self.classes_, np.asarray(y_val.tolist()))
 
     def _validation_split(self, X, y, validation_data, rng):
+        """The rows of ``X`` to train on, and the validation documents and class indices."""
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise TypeError(
-                    "validation_data must be a pair (X_val, y_val) of documents and their "
-                    f"labels; got {type(validation_data).__name__}"
-                    + (f" of length {len(validation_data)}." if hasattr(validation_data, "__len__") else ".")
-                )
-            X_val, y_val = validation_data
-            X_val = check_texts(X_val, "validation_data[0]")
-            y_val = check_targets(y_val, len(X_val))
-            unknown = set(y_val.tolist()) - set(self.classes_.tolist())
-            if unknown:
-                raise ValueError(f"validation_data has labels absent from y: {sorted(map(str, unknown))}.")
-            return X, y, X_val, np.searchsorted(self.classes_, np.asarray(y_val.tolist()))
+            return np.arange(len(X)), *self._checked_validation_data(validation_data)
         if self.validation_fraction is None:
-            return X, y, None, None
+            return np.arange(len(X)), None, None
         n_val = int(np.ceil(self.validation_fraction * len(X)))  # at least 1: the fraction is > 0
         if n_val >= len(X):
             raise ValueError(
@@ -355,78 +404,70 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
                 f"validation document out of {len(X)} labeled ones."
             )
         stratify = y if np.bincount(y).min() >= 2 and n_val >= len(self.classes_) else None
-        X_train, X_val, y_train, y_val = train_test_split(
-            X, y, test_size=n_val, stratify=stratify, random_state=rng
-        )
-        missing = len(self.classes_) - len(np.unique(y_train))
+        # Row numbers rather than documents: a warm start finds the same split in them.
+        rows, val_rows = train_test_split(np.arange(len(X)), test_size=n_val, stratify=stratify,
+                                          random_state=rng)
+        missing = len(self.classes_) - len(np.unique(y[rows]))
         if missing:
             warnings.warn(
                 f"Holding out {n_val} of the {len(X)} labeled documents for validation leaves "
-                f"{len(X_train)} to train on, and {missing} of the {len(self.classes_)} classes "
+                f"{len(rows)} to train on, and {missing} of the {len(self.classes_)} classes "
                 "have none among them. Give more labels, validation_data, or "
                 "validation_fraction=None.", UserWarning,
             )
-        return X_train, y_train, X_val, y_val
+        return rows, [X[i] for i in val_rows], y[val_rows]
 
     def _encode(self, X):
-        return [self.vocabulary_.encode(tokenize(x), max_length=self.max_length) for x in X]
+        return recipe.encode(self.get_params(), self.vocabulary_, [tokenize(x) for x in X])
 
     def _build_module(self, tokenized, seed):
-        start = time.perf_counter()
-        auto = self.embedding_dim == "auto"
-        vectors, found = build_embedding_matrix(
-            self.vocabulary_.itos, self.embeddings, dim=None if auto else self.embedding_dim,
-            texts=tokenized, random_state=seed, verbose=self.verbose,
-        )
-        self.embeddings_seconds_ = time.perf_counter() - start
-        self.embedding_dim_ = (vectors.shape[1] if vectors is not None
-                               else DEFAULT_DIM if auto else self.embedding_dim)
-        if self.verbose and vectors is not None:
+        params = self.get_params()
+        matrix, found, self.embedding_dim_, self.embeddings_seconds_ = recipe.embedding_matrix(
+            params, self.vocabulary_, tokenized, seed=seed, verbose=self.verbose)
+        if self.verbose and matrix is not None:
             tqdm.write(f"word vectors ready in {self.embeddings_seconds_:.1f} s")
-        module = SSVAE(vocabulary_size=len(self.vocabulary_), n_classes=len(self.classes_),
-                       **{**network_options(self.get_params()), "embedding_dim": self.embedding_dim_})
-        if vectors is not None:
-            with torch.no_grad():
-                module.embedding.weight.copy_(torch.from_numpy(vectors))
-        if self.freeze_embeddings and vectors is None:
-            module.embedding.weight.requires_grad_(False)
-        elif self.freeze_embeddings:
-            module.embedding.freeze_rows(found)
+        module = recipe.network(params, vocabulary_size=len(self.vocabulary_), n_classes=len(self.classes_),
+                                embedding_dim=self.embedding_dim_, generative=self._generative,
+                                matrix=matrix, found=found)
         return module.to(self.device_)
 
-    def _train(self, module, ids_train, y_train, ids_unlabeled, ids_val, y_val, rng):
-        self.validation_interval_ = resolve_interval(
-            self.validation_interval, len(ids_train), len(ids_unlabeled), self.batch_size)
-        if ids_val is not None and len(ids_val) < _SMALL_VALIDATION:
+    def _training_settings(self):
+        return TrainingSettings(
+            n_classes=len(self.classes_), batch_size=self.batch_size, learning_rate=self.learning_rate,
+            interval=self.validation_interval_, lr_patience=self.lr_patience,
+            n_iter_no_change=self.n_iter_no_change, max_updates=self.max_updates,
+            mixed_precision=self.mixed_precision, history_terms=self._history_terms, verbose=self.verbose,
+        )
+
+    def _train(self, module, data, state):
+        if data.ids_val is not None and len(data.ids_val) < _SMALL_VALIDATION:
             warnings.warn(
-                f"The validation set has {len(ids_val)} documents: its accuracy moves in steps of "
-                f"{100 / len(ids_val):.0f} points, a weak guide for early stopping. Pass "
+                f"The validation set has {len(data.ids_val)} documents: its accuracy moves in steps of "
+                f"{100 / len(data.ids_val):.0f} points, a weak guide for early stopping. Pass "
                 "validation_data or raise validation_fraction if more labels can be spared.",
                 UserWarning,
             )
-        result = TrainingResult()
+        loss = recipe.objective(self.get_params(), generative=self._generative,
+                                interval=self.validation_interval_)
         try:
-            train(
-                module, self._loss_function(self.validation_interval_), ids_train=ids_train,
-                y_train=y_train, ids_unlabeled=ids_unlabeled, ids_val=ids_val, y_val=y_val,
-                n_classes=len(self.classes_), batch_size=self.batch_size,
-                learning_rate=self.learning_rate, interval=self.validation_interval_,
-                lr_patience=self.lr_patience, n_iter_no_change=self.n_iter_no_change,
-                max_updates=self.max_updates, mixed_precision=self.mixed_precision, rng=rng,
-                history_terms=self._history_terms, verbose=self.verbose, result=result,
-            )
+            train(module, loss, data, self._training_settings(), state)
         except KeyboardInterrupt:
             # The best weights are back in place: leave a usable estimator, then stop the
             # caller (a script, a grid search) as Ctrl-C means to.
-            self._set_fitted(module, result)
+            self._set_fitted(module, state)
             raise
-        self._set_fitted(module, result)
+        except BaseException:
+            vars(self).pop("module_", None)  # a warm start's network is half-trained: unfitted
+            raise
+        self._set_fitted(module, state)
 
-    def _set_fitted(self, module, result):
-        self.history_, self.n_updates_ = result.history, result.n_updates
-        self.n_iter_, self.best_iteration_ = len(result.history), result.best_iteration
-        self.best_validation_score_ = result.best_accuracy
-        self.termination_condition_ = result.termination
+    def _set_fitted(self, module, state):
+        self.history_, self.n_updates_ = list(state.history), state.n_updates
+        self.n_iter_ = len(state.history)
+        self.best_iteration_ = state.early_stopping.iteration or len(state.history)
+        self.best_validation_score_ = state.early_stopping.accuracy
+        self.termination_condition_ = state.termination
+        self._training_state = state
         self.module_ = module  # last: its presence marks the estimator fitted
 
     # -- prediction -----------------------------------------------------------------------
@@ -555,20 +596,17 @@ class SupervisedTextClassifier(_BaseTextClassifier):
     """
 
     _history_terms = ("supervised_loss",)
-
     def __init__(
         self, *, embedding_dim="auto", hidden_size=100, dropout=0.5, vocabulary_size=10000,
         max_length=400, embeddings=None, freeze_embeddings=False, batch_size=32,
         learning_rate=4e-3, mixed_precision=False, validation_interval="auto", lr_patience=4,
         n_iter_no_change=8, max_updates=20000, validation_fraction=0.1, random_state=None,
-        device="auto", n_threads=None, verbose=0,
+        device="auto", n_threads=None, warm_start=False, verbose=0,
     ):
         parameters = dict(locals())
         del parameters["self"]
         _BaseTextClassifier.__init__(self, **parameters)
 
-    def _loss_function(self, interval):
-        return supervised_objective()
 
 
 class SSVAETextClassifier(_BaseTextClassifier):
@@ -693,7 +731,7 @@ class SSVAETextClassifier(_BaseTextClassifier):
         "kl_ramp": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
     }
 
-    _uses_unlabeled = True
+    _generative = True
     _history_terms = ("supervised_loss", "reconstruction", "kl_z", "kl_y", "kl_weight")
 
     def __init__(
@@ -703,19 +741,11 @@ class SSVAETextClassifier(_BaseTextClassifier):
         vocabulary_size=10000, max_length=400, embeddings=None, freeze_embeddings=False,
         batch_size=32, learning_rate=4e-3, mixed_precision=False, validation_interval="auto",
         lr_patience=4, n_iter_no_change=8, max_updates=20000, validation_fraction=0.1,
-        random_state=None, device="auto", n_threads=None, verbose=0,
+        random_state=None, device="auto", n_threads=None, warm_start=False, verbose=0,
     ):
         parameters = dict(locals())
         del parameters["self"]
         _BaseTextClassifier.__init__(self, **parameters)
-
-    def _loss_function(self, interval):
-        return ssvae_objective(
-            alpha=self.alpha, use_kl=self.use_kl,
-            kl_warmup=interval if self.kl_warmup == "auto" else self.kl_warmup,
-            kl_ramp=2 * interval if self.kl_ramp == "auto" else self.kl_ramp,
-            unlabeled_y=self.unlabeled_y, temperature=self.temperature, z_gradient=self.z_gradient,
-        )
 
 
 for _cls in (SupervisedTextClassifier, SSVAETextClassifier):

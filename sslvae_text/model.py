@@ -11,8 +11,6 @@ packed run: each recurrence reads a document's real words before any padding, an
 positions are dropped before any loss.
 """
 
-import inspect
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -172,17 +170,19 @@ class PXGivenYZ(nn.Module):
 class SSVAE(nn.Module):
     """Embedding, y's encoder and q(y|x), and, when generative, q(z|x) and p(x|y,z).
 
-    ``generative=False`` builds the classifier alone (the supervised baseline's network); the
-    options of z and of the decoder are then unused. ``use_z=False`` builds no q(z|x) and
-    feeds no z to the decoder. q(z|x) reads the words with its own BiLSTM (``z_encoder``, the
-    paper's architecture), or with y's when ``shared_encoder`` is True. Sizes below 1 and
-    unknown output layers are refused, as torch's own modules do.
+    Every size is given: the defaults are the estimators' (:mod:`sslvae_text.recipe` builds
+    this network from them). ``generative=False`` builds the classifier alone (the supervised
+    baseline's network), and the options of z and of the decoder are not needed.
+    ``use_z=False`` builds no q(z|x) and feeds no z to the decoder. q(z|x) reads the words with
+    its own BiLSTM (``z_encoder``, the paper's architecture), or with y's when
+    ``shared_encoder`` is True. Sizes below 1 and unknown output layers are refused, as torch's
+    own modules do.
     """
 
     def __init__(
-        self, *, vocabulary_size, n_classes, embedding_dim=300, hidden_size=100, dropout=0.5,
-        generative=True, use_z=True, z_dim=32, y_dim=32, decoder_size=300,
-        output_layer="adaptive", cutoffs=None, div_value=DIV_VALUE, shared_encoder=False,
+        self, *, vocabulary_size, n_classes, embedding_dim, hidden_size, dropout, generative=False,
+        use_z=None, z_dim=None, y_dim=None, decoder_size=None, output_layer=None, shared_encoder=None,
+        cutoffs=None, div_value=DIV_VALUE,
     ):
         super().__init__()
         sizes = dict(vocabulary_size=vocabulary_size, n_classes=n_classes, embedding_dim=embedding_dim,
@@ -190,7 +190,7 @@ class SSVAE(nn.Module):
         if generative:
             sizes.update(y_dim=y_dim, decoder_size=decoder_size, **({"z_dim": z_dim} if use_z else {}))
         for name, value in sizes.items():
-            if int(value) != value or value < 1:
+            if value is None or int(value) != value or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
         if generative and output_layer not in OUTPUT_LAYERS:
             raise ValueError(f"output_layer must be one of {OUTPUT_LAYERS}, got {output_layer!r}.")
@@ -225,19 +225,6 @@ class SSVAE(nn.Module):
     def classify(self, tokens, lengths):
         """Logits of q(y|x); runs neither z's encoder nor the decoder."""
         return self.q_y(self.encoder(self.embedding(tokens), lengths))
-
-
-def network_options(params):
-    """Keyword arguments of :class:`SSVAE` taken from an estimator's ``get_params()``.
-
-    The estimators' hyperparameters carry the network's names (their ``vocabulary_size`` is a
-    cap, not the network's); the supervised baseline has no decoder, and its network is the
-    classifier alone.
-    """
-    names = set(inspect.signature(SSVAE).parameters) - {"vocabulary_size"}
-    options = {name: value for name, value in params.items() if name in names}
-    options["generative"] = "decoder_size" in params
-    return options
 
 
 def make_optimizer(module, learning_rate, **options):

@@ -86,10 +86,7 @@ def supervised_loss(model, tokens, lengths, labels):
     return loss, {"supervised_loss": loss.item()}
 
 
-def ssvae_loss(
-    model, tokens, lengths, labels, *, alpha, beta, use_kl, unlabeled_y="gumbel", temperature=1.0,
-    z_gradient="stl",
-):
+def ssvae_loss(model, tokens, lengths, labels, *, alpha, beta, use_kl, unlabeled_y, temperature, z_gradient):
     """Negative objective of one update on a batch that holds labeled and unlabeled rows.
 
     Parameters

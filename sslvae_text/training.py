@@ -15,6 +15,8 @@ by accuracy alone (with a validation set of 1,000 documents, an exact tie is rar
 """
 
 import copy
+import dataclasses
+import math
 import time
 import warnings
 from collections import defaultdict
@@ -68,12 +70,6 @@ def torch_threads(n_threads):
         torch.set_num_threads(previous)
 
 
-def cycle_batches(lengths, batch_size, rng):
-    """Length-bucketed batches of indices forever, reshuffled at every pass."""
-    while True:
-        yield from bucketed_batches(lengths, batch_size, rng)
-
-
 def predict_logits(module, ids, n_classes):
     """Logits of q(y|x) for encoded documents, batched by length; no decoder runs."""
     device = next(module.parameters()).device
@@ -100,15 +96,6 @@ def validation_scores(logits, y):
     """Accuracy and mean log-loss of the predicted distributions against labels ``y``."""
     log_p = log_probabilities(logits)
     return float(np.mean(log_p.argmax(1) == y)), float(-np.mean(log_p[np.arange(len(y)), y]))
-
-
-class TrainingResult:
-    """What a training run leaves: the per-check history and why it stopped."""
-
-    def __init__(self):
-        self.history, self.n_updates = [], 0
-        self.best_iteration, self.best_accuracy, self.best_log_loss = None, None, None
-        self.termination = "max_updates"
 
 
 def update_pieces(labeled, unlabeled, max_tokens=MAX_BATCH_TOKENS):
@@ -158,12 +145,200 @@ def update(module, optimizer, loss_fn, labeled, unlabeled, *, step, mixed_precis
     return {name: total / rows[name] for name, total in totals.items()}
 
 
-def train(
-    module, loss_fn, *, ids_train, y_train, ids_unlabeled, ids_val, y_val, n_classes, batch_size,
-    learning_rate, interval, lr_patience, n_iter_no_change, max_updates, mixed_precision, rng,
-    history_terms=(), verbose=0, result=None,
-):
-    """Train ``module`` in place; returns a :class:`TrainingResult`.
+@dataclasses.dataclass(frozen=True)
+class TrainingSettings:
+    """How to train, besides the network, the objective and the documents.
+
+    ``interval`` is the number of updates between validation checks (one history entry per
+    check) and ``max_updates`` the number of updates of one call of :func:`train`.
+    ``history_terms`` are the names of the objective's terms, recorded at every check.
+    """
+
+    n_classes: int
+    batch_size: int
+    learning_rate: float
+    interval: int
+    lr_patience: int
+    n_iter_no_change: int
+    max_updates: int
+    mixed_precision: bool = False
+    history_terms: tuple = ()
+    verbose: int = 0
+
+
+@dataclasses.dataclass
+class TrainingData:
+    """Encoded documents: labeled ones with their class indices, unlabeled ones, validation ones.
+
+    ``ids_val`` None trains without validation: the last weights are kept.
+    """
+
+    ids_train: list
+    y_train: np.ndarray
+    ids_unlabeled: list
+    ids_val: list = None
+    y_val: np.ndarray = None
+
+
+class BatchCycle:
+    """Length-bucketed batches of indices forever, reshuffled at every pass.
+
+    An object rather than a generator, so that a training state that holds it pickles and a
+    warm start continues the same stream of batches.
+    """
+
+    def __init__(self, lengths, batch_size, rng):
+        self.lengths, self.batch_size, self.rng = np.asarray(lengths), batch_size, rng
+        self._pass = []  # the batches of the current pass still to come, last first
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if not self._pass:
+            self._pass = bucketed_batches(self.lengths, self.batch_size, self.rng)[::-1]
+        return self._pass.pop()
+
+
+def cycle_batches(lengths, batch_size, rng):
+    """Length-bucketed batches of indices forever, reshuffled at every pass (a :class:`BatchCycle`)."""
+    return BatchCycle(lengths, batch_size, rng)
+
+
+class EarlyStopping:
+    """The best validation check so far, its weights, and the checks since without a better one.
+
+    A check is better when its accuracy is higher, or equal with a lower log-loss: on a small
+    validation set accuracy ties often, and the loss still tells the checks apart.
+    """
+
+    def __init__(self, patience):
+        self.patience = patience
+        self.iteration = self.accuracy = self.log_loss = None
+        self.n_bad = 0
+        self._weights = None
+
+    def update(self, iteration, accuracy, log_loss, module):
+        """Record a check's scores; keep a copy of the weights if it is the best so far."""
+        if self.iteration is None or (accuracy, -log_loss) > (self.accuracy, -self.log_loss):
+            self.iteration, self.accuracy, self.log_loss, self.n_bad = iteration, accuracy, log_loss, 0
+            self._weights = copy.deepcopy(module.state_dict())
+            return True
+        self.n_bad += 1
+        return False
+
+    @property
+    def should_stop(self):
+        return self.n_bad >= self.patience
+
+    def restore(self, module):
+        """Put the best check's weights back into ``module`` (nothing if no check scored)."""
+        if self._weights is not None:
+            module.load_state_dict(self._weights)
+
+    def __getstate__(self):
+        # The weights are the module's own once restored: a pickled state does not copy them.
+        return {**self.__dict__, "_weights": None}
+
+
+def cut_learning_rate(optimizer, n_bad, patience, factor=0.25):
+    """Multiply the learning rate by ``factor`` after every ``patience`` checks without a better one.
+
+    Not :class:`torch.optim.lr_scheduler.ReduceLROnPlateau`: that compares one number per
+    check, and a better check here is an ordered pair (accuracy, then log-loss).
+    """
+    if n_bad and n_bad % patience == 0:
+        for group in optimizer.param_groups:
+            group["lr"] *= factor
+
+
+class TrainingState:
+    """Everything a warm start continues from: optimizer, batch streams, update count (the KL
+    annealing's step), early-stopping counters, history, and torch's random state."""
+
+    def __init__(self, module, data, settings, rng):
+        self.optimizer = make_optimizer(module, settings.learning_rate)
+        self.labeled = BatchCycle([len(s) for s in data.ids_train], settings.batch_size, rng)
+        self.unlabeled = (BatchCycle([len(s) for s in data.ids_unlabeled], settings.batch_size, rng)
+                          if data.ids_unlabeled else None)
+        self.early_stopping = EarlyStopping(settings.n_iter_no_change)
+        self.history, self.n_updates, self.termination = [], 0, None
+        self.torch_rng = None  # saved at the end of a call, restored by the next
+        self.documents = None  # the caller's record of the documents a warm start must match
+
+    def next_batch(self, data):
+        rows = next(self.labeled)
+        unlabeled = [] if self.unlabeled is None else [data.ids_unlabeled[i] for i in next(self.unlabeled)]
+        return ([data.ids_train[i] for i in rows], data.y_train[rows].tolist()), unlabeled
+
+    def save_torch_rng(self):
+        self.torch_rng = (torch.get_rng_state(),
+                          torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None)
+
+    def restore_torch_rng(self):
+        if self.torch_rng is not None:
+            cpu, cuda = self.torch_rng
+            torch.set_rng_state(cpu)
+            if cuda is not None:
+                torch.cuda.set_rng_state_all(cuda)
+
+
+class Progress:
+    """The progress bar of updates (``verbose >= 1``) and one line per check."""
+
+    def __init__(self, settings):
+        # Short enough for an 80-column terminal at 5-digit update counts and hour-long fits.
+        self.bar = tqdm(total=settings.max_updates, disable=not settings.verbose, leave=False,
+                        dynamic_ncols=True,
+                        bar_format="{n_fmt}/{total_fmt} updates |{bar:10}| {elapsed}<{remaining}{postfix}")
+        self.verbose = settings.verbose
+
+    def update(self):
+        self.bar.update()
+
+    def check(self, record):
+        if not self.verbose:
+            return
+        accuracy = record["valid_accuracy"]
+        self.bar.set_postfix_str(f"check {record['iteration']}" + (
+            "" if accuracy is None else f", valid {accuracy:.3f}"), refresh=False)
+        self.bar.write(f"check {record['iteration']}: " + ", ".join(
+            f"{k}={v:.3g}" for k, v in record.items() if k != "iteration" and v is not None))
+
+    def close(self):
+        self.bar.close()
+
+
+def check_record(state, settings, sums, n_steps, scores, seconds):
+    """The history entry of a check: updates so far, mean terms since the last check, scores."""
+    record = {"iteration": len(state.history) + 1, "updates": state.n_updates}
+    record.update({name: None for name in settings.history_terms})
+    record.update({name: total / n_steps for name, total in sums.items()})
+    accuracy, log_loss = scores
+    record.update(valid_accuracy=accuracy, valid_log_loss=log_loss,
+                  learning_rate=state.optimizer.param_groups[0]["lr"], seconds=seconds)
+    return record
+
+
+class Diverged(ArithmeticError):
+    """A loss or a weight became NaN or infinite."""
+
+
+def _check_terms(terms, step):
+    bad = [name for name, value in terms.items() if not math.isfinite(value)]
+    if bad:
+        raise Diverged(f"{', '.join(bad)} not finite at update {step}")
+
+
+def _check_weights(module, step):
+    # at checks only: every update would synchronise a GPU once per weight
+    bad = [name for name, weight in module.named_parameters() if not torch.isfinite(weight).all()]
+    if bad:
+        raise Diverged(f"weight {bad[0]} not finite after update {step}")
+
+
+def train(module, loss_fn, data, settings, state):
+    """Train ``module`` in place for ``settings.max_updates`` more updates, or until early stopping.
 
     Parameters
     ----------
@@ -173,85 +348,73 @@ def train(
         ``loss_fn(module, tokens, lengths, labels, step) -> (loss, {name: tensor or float})``;
         ``labels`` are -1 on unlabeled rows, ``step`` counts updates from 0. A term is the
         mean over the rows of the pass that it concerns.
-    ids_train, y_train : list of arrays, ndarray
-        Encoded labeled documents and their class indices.
-    ids_unlabeled : list of arrays
-        Encoded unlabeled documents; each update adds a batch of them when there are any.
-    ids_val, y_val : list of arrays or None, ndarray or None
-        Validation documents; None trains ``max_updates`` updates and keeps the last weights.
-    interval : int
-        Updates between validation checks (one history entry per check).
-    result : TrainingResult or None
-        Filled in place (a new one if None): after a ``KeyboardInterrupt``, which propagates
-        once the best weights are restored, it still tells how far training went.
+    data : TrainingData
+    settings : TrainingSettings
+    state : TrainingState
+        Updated in place, and left ready for another call (a warm start). After a
+        ``KeyboardInterrupt``, which propagates once the best weights are restored, it still
+        tells how far training went.
+
+    Raises
+    ------
+    ValueError
+        If a loss or a weight becomes non-finite before any validation check has scored.
+        After one, the best check's weights are restored, ``state.termination`` is
+        "diverged" and a :class:`~sklearn.exceptions.ConvergenceWarning` is issued.
     """
-    optimizer = make_optimizer(module, learning_rate)
-    labeled = cycle_batches(np.array([len(s) for s in ids_train]), batch_size, rng)
-    unlabeled = (cycle_batches(np.array([len(s) for s in ids_unlabeled]), batch_size, rng)
-                 if ids_unlabeled else None)
-    result = TrainingResult() if result is None else result
-    best_state, n_bad = None, 0
-    # Short enough for an 80-column terminal at 5-digit update counts and hour-long fits.
-    progress = tqdm(total=max_updates, disable=not verbose, leave=False, dynamic_ncols=True,
-                    bar_format="{n_fmt}/{total_fmt} updates |{bar:10}| {elapsed}<{remaining}{postfix}")
+    stopping, progress = state.early_stopping, Progress(settings)
+    last_update = state.n_updates + settings.max_updates
+    state.termination = "max_updates"
+    state.restore_torch_rng()
+    module.train()
     try:
-        while result.n_updates < max_updates:
-            check = len(result.history) + 1
-            start = time.perf_counter()
-            module.train()
-            sums = defaultdict(float)
-            n_steps = min(interval, max_updates - result.n_updates)
+        while state.n_updates < last_update:
+            start, sums = time.perf_counter(), defaultdict(float)
+            n_steps = min(settings.interval, last_update - state.n_updates)
             for _ in range(n_steps):
-                rows = next(labeled)
-                extra = [] if unlabeled is None else [ids_unlabeled[i] for i in next(unlabeled)]
-                terms = update(module, optimizer, loss_fn, ([ids_train[i] for i in rows], y_train[rows].tolist()),
-                               extra, step=result.n_updates, mixed_precision=mixed_precision)
-                result.n_updates += 1
+                terms = update(module, state.optimizer, loss_fn, *state.next_batch(data),
+                               step=state.n_updates, mixed_precision=settings.mixed_precision)
+                state.n_updates += 1
+                _check_terms(terms, state.n_updates)
                 for name, value in terms.items():
                     sums[name] += value
                 progress.update()
-            record = {"iteration": check, "updates": result.n_updates}
-            record.update({name: None for name in history_terms})
-            record.update({name: total / n_steps for name, total in sums.items()})
-            accuracy = log_loss = None
-            if ids_val is not None:
-                accuracy, log_loss = validation_scores(predict_logits(module, ids_val, n_classes), y_val)
-            record.update(valid_accuracy=accuracy, valid_log_loss=log_loss,
-                          learning_rate=optimizer.param_groups[0]["lr"],
-                          seconds=time.perf_counter() - start)
-            result.history.append(record)
-            if verbose:
-                progress.set_postfix_str(f"check {check}" + (
-                    "" if accuracy is None else f", valid {accuracy:.3f}"), refresh=False)
-                progress.write(f"check {check}: " + ", ".join(
-                    f"{k}={v:.3g}" for k, v in record.items() if k != "iteration" and v is not None))
-            if accuracy is None:
+            _check_weights(module, state.n_updates)
+            scores = (None, None)
+            if data.ids_val is not None:
+                scores = validation_scores(predict_logits(module, data.ids_val, settings.n_classes), data.y_val)
+            record = check_record(state, settings, sums, n_steps, scores, time.perf_counter() - start)
+            state.history.append(record)
+            progress.check(record)
+            if scores[0] is None or stopping.update(record["iteration"], *scores, module):
                 continue
-            if best_state is None or (accuracy, -log_loss) > (result.best_accuracy, -result.best_log_loss):
-                result.best_iteration, result.best_accuracy, result.best_log_loss = check, accuracy, log_loss
-                best_state, n_bad = copy.deepcopy(module.state_dict()), 0
-                continue
-            n_bad += 1
-            if n_bad >= n_iter_no_change:
-                result.termination = "no_change"
+            if stopping.should_stop:
+                state.termination = "no_change"
                 break
-            if n_bad % lr_patience == 0:
-                for group in optimizer.param_groups:
-                    group["lr"] *= 0.25
+            cut_learning_rate(state.optimizer, stopping.n_bad, settings.lr_patience)
+    except Diverged as error:
+        if stopping.iteration is None:
+            raise ValueError(
+                f"Training diverged ({error}) before any validation check: lower the "
+                f"learning_rate (now {settings.learning_rate:g})."
+            ) from error
+        state.termination = "diverged"
+        warnings.warn(
+            f"Training diverged ({error}); the weights of check {stopping.iteration} are kept. "
+            f"The learning rate ({settings.learning_rate:g}) is the likely cause: lower it.",
+            ConvergenceWarning,
+        )
     except KeyboardInterrupt:
-        result.termination = "interrupted"
+        state.termination = "interrupted"
         raise
     finally:
         progress.close()
-        if best_state is None:
-            result.best_iteration = len(result.history)
-        else:
-            module.load_state_dict(best_state)
+        state.save_torch_rng()
+        stopping.restore(module)
         module.eval()
-    if (best_state is not None and result.termination == "max_updates"
-            and result.best_iteration == len(result.history)):
+    if state.termination == "max_updates" and stopping.iteration == len(state.history):
         warnings.warn(
-            f"Stopped at max_updates={max_updates} while the validation score was still "
+            f"Stopped at max_updates={settings.max_updates} while the validation score was still "
             "improving; consider raising max_updates.", ConvergenceWarning,
         )
-    return result
+    return state

@@ -7,6 +7,7 @@ import torch
 from sslvae_text import SSVAETextClassifier, SupervisedTextClassifier
 from sslvae_text.datasets import make_text_classification
 from sslvae_text.embeddings import clear_cache
+from sslvae_text import objective
 from sslvae_text.model import SSVAE
 
 # Small networks: the tests check behaviour, not accuracy at the paper's sizes.
@@ -24,11 +25,18 @@ def tiny_supervised(**params):
     return SupervisedTextClassifier(**{**TINY, **params})
 
 
+def ssvae_loss(model, tokens, lengths, labels, **options):
+    """objective.ssvae_loss with the estimator's sampling options unless given."""
+    defaults = dict(unlabeled_y="gumbel", temperature=1.0, z_gradient="stl")
+    return objective.ssvae_loss(model, tokens, lengths, labels, **{**defaults, **options})
+
+
 def tiny_network(**options):
     """A seeded SSVAE network of a few units, without dropout, with the full softmax."""
     torch.manual_seed(0)
     params = dict(vocabulary_size=30, n_classes=3, embedding_dim=6, hidden_size=5, z_dim=4, y_dim=3,
-                  decoder_size=7, dropout=0.0, output_layer="full")
+                  decoder_size=7, dropout=0.0, output_layer="full", generative=True, use_z=True,
+                  shared_encoder=False)
     return SSVAE(**{**params, **options})
 
 

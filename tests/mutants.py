@@ -8,7 +8,7 @@ checkout is never modified.
     python tests/mutants.py --only rsample  # the mutants whose name contains "rsample"
 
 Prints one line per mutant and exits 1 if one survives. For a broad, automatic search, see
-the mutmut section of CONTRIBUTING.md.
+the mutmut section of docs/contributing.md.
 """
 
 import argparse
@@ -26,28 +26,28 @@ TESTS = ["tests/test_wiring.py", "tests/test_model.py", "tests/test_training.py"
 MUTANTS = {
     "unlabeled documents never trained on": (
         "sslvae_text/training.py",
-        "extra = [] if unlabeled is None else [ids_unlabeled[i] for i in next(unlabeled)]",
-        "extra = [] if unlabeled is None else [ids_unlabeled[i] for i in next(unlabeled)][:0]"),
+        "unlabeled = [] if self.unlabeled is None else [data.ids_unlabeled[i] for i in next(self.unlabeled)]",
+        "unlabeled = [] if self.unlabeled is None else [data.ids_unlabeled[i] for i in next(self.unlabeled)][:0]"),
     "KL weight applied without the KL terms": (
         "sslvae_text/objective.py",
         "beta = kl_weight(step, warmup=kl_warmup, ramp=kl_ramp) if use_kl else 0.0",
         "beta = kl_weight(step, warmup=kl_warmup, ramp=kl_ramp)"),
     "last weights kept instead of the best": (
         "sslvae_text/training.py",
-        "            module.load_state_dict(best_state)",
+        "            module.load_state_dict(self._weights)",
         "            pass"),
     "validation documents also trained on": (
         "sslvae_text/estimator.py",
-        "        return X_train, y_train, X_val, y_val",
-        "        return X, y, X_val, y_val"),
+        "        return rows, [X[i] for i in val_rows], y[val_rows]",
+        "        return np.arange(len(X)), [X[i] for i in val_rows], y[val_rows]"),
     "KL annealing counted in checks, not updates": (
         "sslvae_text/training.py",
-        "extra, step=result.n_updates, mixed_precision=mixed_precision)",
-        "extra, step=len(result.history), mixed_precision=mixed_precision)"),
+        "step=state.n_updates, mixed_precision=settings.mixed_precision)",
+        "step=len(state.history), mixed_precision=settings.mixed_precision)"),
     "validation split not stratified": (
         "sslvae_text/estimator.py",
-        "X, y, test_size=n_val, stratify=stratify, random_state=rng",
-        "X, y, test_size=n_val, stratify=None, random_state=rng"),
+        "rows, val_rows = train_test_split(np.arange(len(X)), test_size=n_val, stratify=stratify,",
+        "rows, val_rows = train_test_split(np.arange(len(X)), test_size=n_val, stratify=None,"),
     "Gumbel temperature ignored": (
         "sslvae_text/objective.py",
         "tau=temperature, hard=False",
@@ -57,25 +57,25 @@ MUTANTS = {
     "z sampled without the reparameterisation (rsample -> sample)": (
         "sslvae_text/objective.py", "z = q_z.rsample()", "z = q_z.sample()"),
     "alpha never reaches the objective": (
-        "sslvae_text/estimator.py",
-        "alpha=self.alpha, use_kl=self.use_kl,",
-        "alpha=10.0, use_kl=self.use_kl,"),
+        "sslvae_text/recipe.py",
+        "alpha=params[\"alpha\"], use_kl=params[\"use_kl\"],",
+        "alpha=10.0, use_kl=params[\"use_kl\"],"),
     "unlabeled_y ignored": (
-        "sslvae_text/estimator.py",
-        "unlabeled_y=self.unlabeled_y, temperature=self.temperature, z_gradient=self.z_gradient,",
-        "unlabeled_y=\"gumbel\", temperature=self.temperature, z_gradient=self.z_gradient,"),
+        "sslvae_text/recipe.py",
+        "unlabeled_y=params[\"unlabeled_y\"], temperature=params[\"temperature\"],",
+        "unlabeled_y=\"gumbel\", temperature=params[\"temperature\"],"),
     "z_gradient ignored": (
-        "sslvae_text/estimator.py",
-        "unlabeled_y=self.unlabeled_y, temperature=self.temperature, z_gradient=self.z_gradient,",
-        "unlabeled_y=self.unlabeled_y, temperature=self.temperature, z_gradient=\"stl\","),
+        "sslvae_text/recipe.py",
+        "        z_gradient=params[\"z_gradient\"],",
+        "        z_gradient=\"stl\","),
     "dropout hyperparameter ignored": (
-        "sslvae_text/estimator.py",
-        "**network_options(self.get_params()))",
-        "**network_options({**self.get_params(), \"dropout\": 0.0}))"),
+        "sslvae_text/recipe.py",
+        "hidden_size=params[\"hidden_size\"], dropout=params[\"dropout\"])",
+        "hidden_size=params[\"hidden_size\"], dropout=0.0)"),
     "max_length ignored for the training documents": (
-        "sslvae_text/estimator.py",
-        "ids = [self.vocabulary_.encode(doc, max_length=self.max_length) for doc in tokenized]",
-        "ids = [self.vocabulary_.encode(doc, max_length=None) for doc in tokenized]"),
+        "sslvae_text/recipe.py",
+        "return [vocab.encode(doc, max_length=params[\"max_length\"]) for doc in tokenized]",
+        "return [vocab.encode(doc, max_length=None) for doc in tokenized]"),
     "scale of q(z|x) through exp, not softplus": (
         "sslvae_text/model.py",
         "return Normal(self.loc(h), F.softplus(self.scale(h)) + 1e-6)",

@@ -7,10 +7,11 @@ import torch
 import torch.nn.functional as F
 from torch.distributions import Normal
 
-from conftest import tiny_network
+from conftest import ssvae_loss, tiny_network
+from sslvae_text import SSVAETextClassifier, recipe
 from sslvae_text import objective
 from sslvae_text.model import SSVAE, adaptive_cutoffs
-from sslvae_text.objective import (kl_to_standard_normal, kl_to_uniform, kl_weight, ssvae_loss,
+from sslvae_text.objective import (kl_to_standard_normal, kl_to_uniform, kl_weight,
                                    stl_kl_to_standard_normal)
 from sslvae_text.text import PAD_ID, pad_batch
 
@@ -381,8 +382,9 @@ def test_sizes_of_one_are_allowed_and_z_dim_is_ignored_without_z():
     assert _model(use_z=False, z_dim=0).q_z is None
 
 
-def test_the_networks_defaults_are_the_papers_sizes():
-    model = SSVAE(vocabulary_size=V, n_classes=K)
+def test_the_estimators_default_network_is_the_papers_sizes():
+    params = SSVAETextClassifier().get_params()
+    model = recipe.network(params, vocabulary_size=V, n_classes=K, embedding_dim=300, generative=True)
     assert model.embedding.embedding_dim == 300 and model.encoder.forward_lstm.hidden_size == 100
     assert model.q_z.loc.out_features == 32 and model.p_x.y_table.out_features == 32
     assert model.p_x.lstm.hidden_size == 300 and model.z_encoder is not None

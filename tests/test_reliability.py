@@ -28,11 +28,10 @@ from sklearn.utils._param_validation import InvalidParameterError
 import sslvae_text.estimator as estimator_module
 from sslvae_text import SemiSupervisedKFold, SSVAETextClassifier, SupervisedTextClassifier
 from sslvae_text.model import SSVAE
-from sslvae_text.objective import ssvae_loss
 from sslvae_text.text import pad_batch, token_bounded
 from sslvae_text.training import update_pieces
 
-from conftest import tiny_ssvae, tiny_supervised
+from conftest import ssvae_loss, tiny_ssvae, tiny_supervised
 
 ROOT = Path(__file__).resolve().parents[1]
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -44,7 +43,8 @@ def test_the_adaptive_softmax_runs_in_float32_under_autocast():
     # Under CUDA autocast it failed on half inputs (index_copy_ dtype error).
     torch.manual_seed(0)
     model = SSVAE(vocabulary_size=60, n_classes=2, embedding_dim=8, hidden_size=8, z_dim=4, y_dim=4,
-                  decoder_size=64, output_layer="adaptive")
+                  decoder_size=64, output_layer="adaptive", dropout=0.5, generative=True, use_z=True,
+                  shared_encoder=False)
     seen = []
     model.p_x.output.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0].dtype))
     tokens, lengths = pad_batch([np.array([5, 6, 7, 8]), np.array([9, 10])])
@@ -105,7 +105,7 @@ def test_token_bounded_pieces_cover_the_batch_within_the_bound():
 def test_update_pieces_add_up_to_the_whole_batch_loss():
     torch.manual_seed(0)
     model = SSVAE(vocabulary_size=40, n_classes=2, embedding_dim=8, hidden_size=8, use_z=False, y_dim=4,
-                  decoder_size=8, dropout=0.0)
+                  decoder_size=8, dropout=0.0, generative=True, output_layer="adaptive")
     rng = np.random.default_rng(0)
     labeled = [rng.integers(2, 40, n) for n in (3, 9, 4, 12)]
     unlabeled = [rng.integers(2, 40, n) for n in (5, 2, 11)]

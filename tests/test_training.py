@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 from gensim.models import Word2Vec
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import accuracy_score, log_loss
 
 from conftest import tiny_network, tiny_ssvae, tiny_supervised
 from sslvae_text import SSVAETextClassifier, SupervisedTextClassifier
 from sslvae_text.datasets import make_text_classification
-from sslvae_text import training
+from sslvae_text import recipe, training
 from sslvae_text.model import make_optimizer
 from sslvae_text.text import PAD_ID, SPECIALS
 from sslvae_text.objective import ssvae_objective
@@ -286,12 +286,13 @@ def test_labeled_batches_cycle_through_every_document_each_pass():
         return module.classify(tokens, lengths).sum() * 0.0, {}
 
     from sslvae_text.model import SSVAE
-    module = SSVAE(vocabulary_size=20, n_classes=2, embedding_dim=4, hidden_size=3, generative=False)
+    module = SSVAE(vocabulary_size=20, n_classes=2, embedding_dim=4, hidden_size=3, dropout=0.5)
     ids = [np.array([i + 2, 1]) for i in range(10)]
-    result = training.train(
-        module, loss_fn, ids_train=ids, y_train=np.arange(10) % 2, ids_unlabeled=[], ids_val=None,
-        y_val=None, n_classes=2, batch_size=4, learning_rate=1e-3, interval=3, lr_patience=4,
-        n_iter_no_change=8, max_updates=12, mixed_precision=False, rng=np.random.RandomState(0))
+    data = training.TrainingData(ids, np.arange(10) % 2, [])
+    settings = training.TrainingSettings(n_classes=2, batch_size=4, learning_rate=1e-3, interval=3,
+                                         lr_patience=4, n_iter_no_change=8, max_updates=12)
+    result = training.train(module, loss_fn, data, settings,
+                            training.TrainingState(module, data, settings, np.random.RandomState(0)))
     assert result.n_updates == len(seen) == 12  # 4 passes of 3 batches over 10 documents
     for p in range(4):
         assert sorted(sum(seen[3 * p: 3 * p + 3], [])) == list(range(2, 12))
@@ -334,7 +335,7 @@ def test_a_tiny_validation_set_is_warned_about(corpus):
 
 def test_the_best_checks_weights_are_kept_not_the_last(monkeypatch):
     from sslvae_text.model import SSVAE
-    module = SSVAE(vocabulary_size=20, n_classes=2, embedding_dim=4, hidden_size=3, generative=False)
+    module = SSVAE(vocabulary_size=20, n_classes=2, embedding_dim=4, hidden_size=3, dropout=0.5)
     snapshots = []
 
     def logits(module, ids, n_classes):  # record the weights each check sees
@@ -351,13 +352,13 @@ def test_the_best_checks_weights_are_kept_not_the_last(monkeypatch):
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = training.train(
-            module, loss_fn, ids_train=ids, y_train=np.arange(16) % 2, ids_unlabeled=[],
-            ids_val=ids[:4], y_val=np.zeros(4, int), n_classes=2, batch_size=4, learning_rate=0.05,
-            interval=2, lr_patience=10, n_iter_no_change=3, max_updates=10,
-            mixed_precision=False, rng=np.random.RandomState(0))
+        data = training.TrainingData(ids, np.arange(16) % 2, [], ids[:4], np.zeros(4, int))
+        settings = training.TrainingSettings(n_classes=2, batch_size=4, learning_rate=0.05, interval=2,
+                                             lr_patience=10, n_iter_no_change=3, max_updates=10)
+        result = training.train(module, loss_fn, data, settings,
+                                training.TrainingState(module, data, settings, np.random.RandomState(0)))
     assert not [w for w in caught if w.category is ConvergenceWarning]  # the best was not the last
-    assert result.best_iteration == 2 and result.termination == "no_change" and len(snapshots) == 5
+    assert result.early_stopping.iteration == 2 and result.termination == "no_change" and len(snapshots) == 5
     final = module.state_dict()
     assert all(torch.equal(final[k], snapshots[1][k]) for k in final)
     assert not all(torch.equal(final[k], snapshots[-1][k]) for k in final)
@@ -432,7 +433,7 @@ def _update_batch():
 
 def test_an_update_cut_into_pieces_makes_the_same_step_and_terms_as_the_whole_batch(monkeypatch):
     loss_fn = ssvae_objective(alpha=2.0, use_kl=True, kl_warmup=0, kl_ramp=0,
-                              unlabeled_y="enumerate")
+                              unlabeled_y="enumerate", temperature=1.0, z_gradient="stl")
     pieces = []
     real = training.update_pieces
     monkeypatch.setattr(training, "update_pieces", lambda *a: pieces.append(real(*a)) or pieces[-1])
@@ -471,7 +472,122 @@ def test_an_update_computes_in_bfloat16_only_with_mixed_precision(mixed_precisio
     module = tiny_network(use_z=False)
     seen = []
     module.q_y.linear.register_forward_hook(lambda m, args, out: seen.append(out.dtype))
-    loss_fn = ssvae_objective(alpha=1.0, use_kl=False, kl_warmup=0, kl_ramp=0)
+    loss_fn = ssvae_objective(alpha=1.0, use_kl=False, kl_warmup=0, kl_ramp=0, unlabeled_y="gumbel",
+                              temperature=1.0, z_gradient="stl")
     training.update(module, make_optimizer(module, 0.01), loss_fn, *_update_batch(), step=0,
                     mixed_precision=mixed_precision)
     assert set(seen) == {dtype}
+
+
+# -- warm starts and divergence -----------------------------------------------------------------
+
+def _weights(clf):
+    return {k: v.clone() for k, v in clf.module_.state_dict().items()}
+
+
+def test_two_warm_fits_of_n_updates_give_the_weights_of_one_fit_of_2n(corpus):
+    X, y, X_u, X_test, _ = corpus
+    # dropout, Gumbel samples, the KL annealing and the batch order all have to carry on
+    params = dict(validation_fraction=None, random_state=0, use_kl=True)
+    once = tiny_ssvae(max_updates=6, **params).fit(X, y, X_unlabeled=X_u)
+    twice = tiny_ssvae(max_updates=3, warm_start=True, **params).fit(X, y, X_unlabeled=X_u)
+    halfway = _weights(twice)
+    twice = pickle.loads(pickle.dumps(twice))  # the training state travels with the estimator
+    twice.fit(X, y, X_unlabeled=X_u)
+    final, reference = _weights(twice), _weights(once)
+    assert final.keys() == reference.keys()
+    assert all(torch.equal(final[k], reference[k]) for k in final)
+    assert not all(torch.equal(final[k], halfway[k]) for k in final)
+    assert twice.n_updates_ == 6 and len(twice.history_) == 4  # checks at 2, 3, then 5, 6
+    assert [h["updates"] for h in twice.history_] == [2, 3, 5, 6]
+    np.testing.assert_array_equal(twice.predict_proba(X_test), once.predict_proba(X_test))
+
+
+def test_without_warm_start_a_second_fit_starts_again(corpus):
+    X, y, X_u, _, _ = corpus
+    clf = tiny_ssvae(max_updates=3, validation_fraction=None).fit(X, y, X_unlabeled=X_u)
+    first = _weights(clf)
+    clf.fit(X, y, X_unlabeled=X_u)
+    assert clf.n_updates_ == 3 and all(torch.equal(first[k], v) for k, v in _weights(clf).items())
+
+
+def test_a_warm_start_keeps_the_validation_split_and_the_learning_rate(corpus, monkeypatch):
+    X, y, X_u, _, _ = corpus
+    seen = []
+    real = training.validation_scores
+    monkeypatch.setattr(training, "validation_scores", lambda logits, y_val: seen.append(len(y_val)) or real(logits, y_val))
+    clf = tiny_supervised(warm_start=True, max_updates=4, lr_patience=1, n_iter_no_change=50).fit(X, y)
+    rate = clf.history_[-1]["learning_rate"]
+    clf.fit(X, y)
+    assert set(seen) == {6} and clf.n_updates_ == 8 and len(clf.history_) == 4
+    assert clf.history_[2]["learning_rate"] <= rate  # the optimizer's rate carried on, not reset
+    assert clf._training_state.optimizer.param_groups[0]["lr"] <= rate
+
+
+def test_a_warm_start_refuses_other_documents_or_classes(corpus):
+    X, y, X_u, _, _ = corpus
+    clf = tiny_ssvae(warm_start=True, max_updates=2).fit(X, y, X_unlabeled=X_u)
+    with pytest.raises(ValueError, match=r"^warm_start continues a fit on the same documents: the previous "
+                                         r"fit had 60 labeled and 40 unlabeled ones, this one has 60 and 10\.$"):
+        clf.fit(X, y, X_unlabeled=X_u[:10])
+    other = np.where(y == "world", "culture", y)
+    with pytest.raises(ValueError, match=r"^warm_start continues a fit on the same classes"):
+        clf.fit(X, other, X_unlabeled=X_u)
+    clf.set_params(warm_start=False).fit(X, other, X_unlabeled=X_u[:10])  # a new fit is free
+    assert list(clf.classes_) == ["culture", "sports", "tech"]
+
+
+def _nan_from(step_from, monkeypatch):
+    """Make the estimators' objective return NaN from update ``step_from`` (counted from 0) on."""
+    real = recipe.objective
+
+    def objective(params, **options):
+        loss = real(params, **options)
+
+        def poisoned(module, tokens, lengths, labels, step):
+            value, terms = loss(module, tokens, lengths, labels, step)
+            if step >= step_from:
+                return value * float("nan"), {**terms, "supervised_loss": float("nan")}
+            return value, terms
+        return poisoned
+    monkeypatch.setattr(recipe, "objective", objective)
+
+
+def test_a_diverging_fit_keeps_the_best_checks_weights_and_warns(corpus, monkeypatch):
+    X, y, X_u, X_test, _ = corpus
+    _nan_from(4, monkeypatch)
+    with pytest.warns(ConvergenceWarning, match=r"^Training diverged \(supervised_loss not finite at update 5\); "
+                                                r"the weights of check [12] are kept\. The learning rate "
+                                                r"\(0\.004\) is the likely cause: lower it\.$"):
+        clf = tiny_supervised(max_updates=20).fit(X, y)
+    assert clf.termination_condition_ == "diverged" and clf.n_updates_ == 5 and clf.n_iter_ == 2
+    assert all(torch.isfinite(w).all() for w in clf.module_.parameters())
+    assert np.isfinite(clf.predict_proba(X_test)).all()
+
+
+def test_divergence_before_any_check_is_an_error(corpus, monkeypatch):
+    X, y, _, _, _ = corpus
+    _nan_from(0, monkeypatch)
+    clf = tiny_supervised(validation_fraction=None)
+    with pytest.raises(ValueError, match=r"^Training diverged \(supervised_loss not finite at update 1\) "
+                                         r"before any validation check: lower the learning_rate \(now 0\.004\)\.$"):
+        clf.fit(X, y)
+    with pytest.raises(NotFittedError):
+        clf.predict(X[:2])
+
+
+def test_a_weight_that_becomes_infinite_stops_training(corpus, monkeypatch):
+    X, y, _, _, _ = corpus
+    real = training.update
+
+    def update(module, *args, step, **kwargs):
+        terms = real(module, *args, step=step, **kwargs)
+        if step == 3:  # the last update before check 2
+            with torch.no_grad():
+                module.q_y.linear.bias[0] = float("inf")
+        return terms
+    monkeypatch.setattr(training, "update", update)
+    with pytest.warns(ConvergenceWarning, match=r"weight q_y\.linear\.bias not finite after update 4\); "
+                                                r"the weights of check 1 are kept"):
+        clf = tiny_supervised(max_updates=20).fit(X, y)
+    assert clf.termination_condition_ == "diverged" and torch.isfinite(clf.module_.q_y.linear.bias).all()

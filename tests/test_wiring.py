@@ -13,10 +13,12 @@ from sslvae_text import SSVAETextClassifier, SupervisedTextClassifier
 import sslvae_text.objective as objective
 import sslvae_text.training as training
 from sslvae_text.model import PXGivenYZ, QZGivenX, SentenceEncoder
-from sslvae_text.objective import kl_weight, ssvae_loss
+from sslvae_text import objective
+from sslvae_text.model import SSVAE
+from sslvae_text.objective import kl_weight
 from sslvae_text.text import pad_batch
 
-from conftest import tiny_network, tiny_ssvae, tiny_supervised
+from conftest import ssvae_loss, tiny_network, tiny_ssvae, tiny_supervised
 
 
 def _record_train(monkeypatch, *, stop=False):
@@ -24,11 +26,11 @@ def _record_train(monkeypatch, *, stop=False):
     calls = []
     real = estimator_module.train
 
-    def recording(module, loss_fn, **kwargs):
-        calls.append(kwargs)
+    def recording(module, loss_fn, data, settings, state):
+        calls.append(dict(vars(data), settings=settings))
         if stop:
             raise _Stop
-        return real(module, loss_fn, **kwargs)
+        return real(module, loss_fn, data, settings, state)
 
     monkeypatch.setattr(estimator_module, "train", recording)
     return calls
@@ -262,17 +264,17 @@ def test_the_defaults_are_the_documented_settings():
                   max_length=400, embeddings=None, freeze_embeddings=False, batch_size=32,
                   learning_rate=4e-3, mixed_precision=False, validation_interval="auto",
                   lr_patience=4, n_iter_no_change=8, max_updates=20000, validation_fraction=0.1,
-                  random_state=None, device="auto", n_threads=None, verbose=0)
+                  random_state=None, device="auto", n_threads=None, warm_start=False, verbose=0)
     ssvae = dict(shared, alpha=1000.0, use_kl=True, use_z=True, z_dim=32, y_dim=32,
                  decoder_size=300, shared_encoder=False, output_layer="adaptive",
                  unlabeled_y="gumbel", temperature=1.0, z_gradient="stl", kl_warmup="auto",
                  kl_ramp="auto")
     assert SupervisedTextClassifier().get_params() == shared
     assert SSVAETextClassifier().get_params() == ssvae
-    # called without them, the objective uses the estimator's settings
-    defaults = {name: p.default for name, p in inspect.signature(ssvae_loss).parameters.items()
-                if p.default is not inspect.Parameter.empty}
-    assert defaults == {k: ssvae[k] for k in ("unlabeled_y", "temperature", "z_gradient")}
+    # the network and the objective have no defaults of their own: the recipe passes the estimator's
+    for function in (SSVAE, objective.ssvae_loss, objective.ssvae_objective):
+        assert not [name for name, p in inspect.signature(function).parameters.items()
+                    if name in ssvae and p.default is not inspect.Parameter.empty and p.default is not None]
 
 
 def test_score_weighs_the_labeled_rows_by_sample_weight(fitted, corpus, monkeypatch):

@@ -28,10 +28,9 @@ def time_iterations(dataset, run, *, device="cpu", n_iterations=200, warmup=5, q
     import torch
     from benchmark_speed import Case
 
-    from sslvae_text.text import Vocabulary, tokenize
+    from sslvae_text import recipe
+    from sslvae_text.text import tokenize
     from sslvae_text.training import cycle_batches
-
-    from sslvae_text.embeddings import DEFAULT_DIM, build_embedding_matrix
 
     params = make_estimator("SSVAE", dataset, quick=quick, output_layer=output_layer,
                             embeddings=embeddings).get_params()
@@ -39,13 +38,10 @@ def time_iterations(dataset, run, *, device="cpu", n_iterations=200, warmup=5, q
     torch.manual_seed(seed)
     tokenized_l = [tokenize(x) for x in run.X_train]
     tokenized_u = [tokenize(x) for x in run.X_unlabeled]
-    vocabulary = Vocabulary.build(tokenized_l + tokenized_u, max_size=params["vocabulary_size"])
-    ids_l = [vocabulary.encode(d, max_length=params["max_length"]) for d in tokenized_l]
-    ids_u = [vocabulary.encode(d, max_length=params["max_length"]) for d in tokenized_u]
-    if params["embedding_dim"] == "auto":  # the vectors' size: only the layers reading them change
-        vectors, _ = build_embedding_matrix(vocabulary.itos, embeddings, dim=None,
-                                            texts=tokenized_l + tokenized_u, random_state=seed)
-        params["embedding_dim"] = DEFAULT_DIM if vectors is None else vectors.shape[1]
+    vocabulary = recipe.vocabulary(params, tokenized_l + tokenized_u)
+    ids_l, ids_u = recipe.encode(params, vocabulary, tokenized_l), recipe.encode(params, vocabulary, tokenized_u)
+    # the vectors' size ("auto"): only the layers that read the embeddings change
+    params["embedding_dim"] = recipe.embedding_matrix(params, vocabulary, tokenized_l + tokenized_u, seed=seed)[2]
     classes, y = np.unique(run.y_train, return_inverse=True)
     batch_size = params["batch_size"]
 
