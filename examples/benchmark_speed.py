@@ -66,13 +66,14 @@ import torch
 from torch import nn
 
 import sslvae_text
+from _experiments.paper import MEAN_LENGTH, VARIANTS, variant_id
 from sslvae_text.datasets import PAPER_DATASETS
 from sslvae_text.embeddings import DEFAULT_DIM
 from sslvae_text.model import adaptive_cutoffs
-from sslvae_text.objective import VARIANTS, variant_id
 from sslvae_text.text import bucketed_batches, pad_batch
 
-SHAPES = PAPER_DATASETS  # classes, mean and max document length in tokens
+# classes, mean and max document length in tokens
+SHAPES = {name: dict(shape, mean_length=MEAN_LENGTH[name]) for name, shape in PAPER_DATASETS.items()}
 OBJECTIVES = {"supervised": "Supervised", **{variant_id(name): name for name in VARIANTS}}
 # AG News-sized run (4,000 labeled + 10,000 unlabeled): a typical number of updates before the
 # default schedule stops early (3,756-7,825 in Yelp's Table 2 runs; an estimate, the real number

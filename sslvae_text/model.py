@@ -18,6 +18,11 @@ from torch.distributions import Normal
 
 from .text import PAD_ID
 
+__all__ = [
+    "DIV_VALUE", "OUTPUT_LAYERS", "PXGivenYZ", "QYGivenX", "QZGivenX", "SSVAE", "SentenceEncoder",
+    "WordEmbedding", "adaptive_cutoffs", "make_optimizer",
+]
+
 OUTPUT_LAYERS = ("adaptive", "full")
 #: Each tail cluster of the adaptive softmax projects to 1/DIV_VALUE the units of the one before.
 DIV_VALUE = 4.0

@@ -15,6 +15,9 @@ from sklearn.model_selection import BaseCrossValidator, StratifiedKFold
 
 from ._validation import check_texts, unlabeled_mask
 
+__all__ = ["SemiSupervisedKFold", "UnlabeledTexts"]
+
+
 class UnlabeledTexts:
     """Unlabeled documents that scikit-learn's cross-validation passes whole to every fit.
 

@@ -13,6 +13,12 @@ import torch.nn.functional as F
 from torch.distributions import Normal, kl_divergence
 
 
+__all__ = [
+    "kl_to_standard_normal", "kl_to_uniform", "kl_weight", "ssvae_loss", "ssvae_objective",
+    "stl_kl_to_standard_normal", "supervised_loss", "supervised_objective",
+]
+
+
 def kl_to_standard_normal(q_z):
     """KL(q(z|x) || N(0, I)) in closed form, summed over z's dimensions: shape (batch,)."""
     return kl_divergence(q_z, Normal(0.0, 1.0)).sum(-1)
@@ -41,20 +47,6 @@ def kl_weight(step, *, warmup=3000, ramp=3000):
     if ramp == 0:
         return float(step >= warmup)
     return min(1.0, max(0.0, (step - warmup) / ramp))
-
-
-#: The paper's objectives and the two flags that select them (Eq. 4): name -> (use_kl, use_z).
-VARIANTS = {
-    "SSVAE": (True, True),
-    "SSVAE-{KL}": (False, True),
-    "SSVAE-{z}": (True, False),
-    "SSVAE-{KL,z}": (False, False),
-}
-
-
-def variant_id(name):
-    """A variant's name as one command-line word: "SSVAE-{KL,z}" -> "ssvae-kl-z"."""
-    return name.lower().replace("{", "").replace("}", "").replace(",", "-")
 
 
 def supervised_objective():

@@ -5,6 +5,11 @@ from collections import Counter
 import numpy as np
 import torch
 
+__all__ = [
+    "PAD", "PAD_ID", "SPECIALS", "UNK", "UNK_ID", "Vocabulary", "bucketed_batches", "pad_batch",
+    "sorted_batches", "token_bounded", "tokenize",
+]
+
 PAD, UNK = "<pad>", "<unk>"
 SPECIALS = (PAD, UNK)
 PAD_ID, UNK_ID = range(len(SPECIALS))

@@ -30,6 +30,11 @@ from tqdm.auto import tqdm
 from .model import make_optimizer
 from .text import BUCKET_SIZE, MAX_BATCH_TOKENS, bucketed_batches, pad_batch, sorted_batches, token_bounded
 
+__all__ = [
+    "BatchCycle", "Diverged", "EarlyStopping", "TrainingData", "TrainingSettings", "TrainingState",
+    "predict_logits", "resolve_interval", "torch_threads", "train", "update", "update_pieces",
+]
+
 #: Fewest updates between two validation checks with ``validation_interval="auto"``.
 MIN_AUTO_INTERVAL = 100
 _INFERENCE_BATCH_SIZE = 256
@@ -198,11 +203,6 @@ class BatchCycle:
         if not self._pass:
             self._pass = bucketed_batches(self.lengths, self.batch_size, self.rng)[::-1]
         return self._pass.pop()
-
-
-def cycle_batches(lengths, batch_size, rng):
-    """Length-bucketed batches of indices forever, reshuffled at every pass (a :class:`BatchCycle`)."""
-    return BatchCycle(lengths, batch_size, rng)
 
 
 class EarlyStopping:

@@ -4,18 +4,26 @@ No real data is needed: without --data-home the scripts generate a corpus, and o
 tiny files in the real corpora's layouts.
 """
 
+import contextlib
 import csv
 import gzip
 import json
 import importlib
+import os
+import signal
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from sslvae_text.datasets import make_text_classification
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
 
 
 @pytest.fixture(scope="module")
@@ -173,6 +181,113 @@ def test_dask_local_cluster(scripts, tmp_path):
     assert len(read_csv(tmp_path / "table2.csv")) == 4
 
 
+# -- a dask cluster of separate processes, as on a real cluster -------------------------------
+
+@contextlib.contextmanager
+def dask_cluster(folder, *worker_options, n_workers):
+    """A scheduler and a worker command started as processes of their own on 127.0.0.1, in a
+    folder outside the repository, without examples/ on their path; yields the address and
+    the workers' pids."""
+    distributed = pytest.importorskip("dask.distributed")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))  # this checkout's sslvae_text; examples/ is not on it
+    scheduler_file = folder / "scheduler.json"
+    common = dict(cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                  start_new_session=True)
+    processes = [subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+         "--no-dashboard", "--scheduler-file", str(scheduler_file)], **common)]
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file", str(scheduler_file),
+             "--nthreads", "1", "--no-dashboard", *worker_options], **common))
+        with distributed.Client(scheduler_file=str(scheduler_file), timeout=60) as client:
+            client.wait_for_workers(n_workers, timeout=60)
+            pids = set(client.run(os.getpid).values())
+            yield client.scheduler.address, pids, processes[-1]
+    finally:
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
+def _records(folder):
+    return [json.loads(line) for line in (folder / "runs.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.slow
+def test_a_sweep_runs_its_fits_on_the_clusters_workers(scripts, tmp_path):
+    work, local, remote = tmp_path / "cluster", tmp_path / "local", tmp_path / "remote"
+    work.mkdir()
+    argv = ["--quick", "--datasets", "yelp", "--objectives", "supervised", "ssvae-kl-z", "--runs", "0", "1"]
+    with dask_cluster(work, "--nworkers", "2", n_workers=2) as (address, pids, _):
+        assert len(pids) == 2
+        done = subprocess.run([sys.executable, str(EXAMPLES / "few_labels.py"), *argv, "--results", str(remote),
+                               "--dask-scheduler", address, "--dask-timeout", "60"],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert scripts["few_labels"].main(argv + ["--results", str(local)]) == 4
+    fits = {ex_key(r): r for r in _records(remote)}
+    assert len(fits) == 4 and {r["pid"] for r in fits.values()} <= pids
+    assert {r["host"] for r in fits.values()} == {socket.gethostname()}
+    assert {ex_key(r): r["accuracy"] for r in _records(local)} == {k: r["accuracy"] for k, r in fits.items()}
+
+
+def ex_key(record):
+    return record["objective"], record["run"], record["alpha"]
+
+
+class ClientOnly:
+    """Defined in a module that only the client can import."""
+
+
+@pytest.mark.slow
+def test_a_job_the_cluster_cannot_deserialise_ends_the_sweep_with_its_error(scripts, tmp_path, monkeypatch):
+    ex = scripts["_experiments"]
+    module = tmp_path / "client_only_module.py"
+    module.write_text("class ClientOnly:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from client_only_module import ClientOnly
+    work = tmp_path / "cluster"
+    work.mkdir()
+    job = dict(dataset="yelp", objective="Supervised", labeled_proportion=1.0, run=0, alpha=None,
+               config="x", tests_needed=["yelp"], data=ClientOnly())
+    with dask_cluster(work, n_workers=1) as (address, _, _):
+        args = SimpleNamespace(dask_scheduler=address, dask_local=False, dask_timeout=60, n_jobs=1,
+                               report_only=False)
+        start = time.monotonic()
+        with pytest.raises(SystemExit, match=r"^dask: Yelp Supervised run 0 failed on the cluster: .*"
+                                             r"client_only_module"):
+            ex.run_jobs([job], ex.RunLog(tmp_path / "results"), args)
+        assert time.monotonic() - start < 60
+
+
+@pytest.mark.slow
+def test_a_cluster_that_loses_its_last_worker_ends_the_sweep(scripts, tmp_path):
+    ex = scripts["_experiments"]
+    runs, _ = ex.load_all(["yelp"], SimpleNamespace(data_home=None, quick=True, runs=[0, 1, 2], train_files={},
+                                                    cache=None))
+    args = ex.finish_args(ex.parser("", "t.py").parse_args(
+        ["--quick", "--results", str(tmp_path / "results"), "--objectives", "supervised"]), [])
+    jobs = [job for _ in range(10) for job in ex.make_jobs("yelp", runs["yelp"], ["Supervised"], [None], args,
+                                                             config="c")]
+    for i, job in enumerate(jobs):
+        job["run"] = i  # 30 distinct fits
+    work = tmp_path / "cluster"
+    work.mkdir()
+    with dask_cluster(work, "--no-nanny", n_workers=1) as (address, _, worker):
+        args.dask_scheduler, args.dask_timeout = address, 5
+        log = ex.RunLog(tmp_path / "results")
+        start = time.monotonic()
+        with pytest.raises(SystemExit, match=r"has had no worker for 5 s; \d+ fits unfinished"):
+            ex.run_jobs(jobs, log, args, on_record=lambda: os.killpg(worker.pid, signal.SIGKILL))
+        assert time.monotonic() - start < 120
+    assert 1 <= len(log.records) < len(jobs)  # what finished is kept
+
+
 def test_output_layer_option_reaches_the_estimator_and_the_fingerprint(scripts, tmp_path, monkeypatch):
     ex, table2 = scripts["_experiments"], scripts["table2_accuracy"]
     built, make_estimator = [], ex.make_estimator
@@ -236,6 +351,15 @@ def test_freezing_script_fits_each_variant(scripts, tmp_path, fake_glove):
                          + [("SSVAE-{KL,z}", v) for v in scripts["freezing"].VARIANTS])
     assert "| Yelp | Supervised | 20 |" in (tmp_path / "freezing.md").read_text()
     assert len(scripts["freezing"].main(argv).records) == 7  # a rerun fits nothing
+
+
+def test_the_four_variants_and_their_command_line_names(scripts):
+    ex = scripts["_experiments"]
+    assert ex.paper.VARIANTS == {"SSVAE": (True, True), "SSVAE-{KL}": (False, True),
+                                 "SSVAE-{z}": (True, False), "SSVAE-{KL,z}": (False, False)}
+    assert [ex.paper.variant_id(name) for name in ex.paper.VARIANTS] == [
+        "ssvae", "ssvae-kl", "ssvae-z", "ssvae-kl-z"]
+    assert {ex.OBJECTIVES[name][2]["use_kl"] for name in ex.paper.VARIANTS} == {True, False}
 
 
 def test_learning_curve_draws_every_check_of_both_models(tmp_path):

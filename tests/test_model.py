@@ -369,13 +369,6 @@ def test_the_network_refuses_sizes_that_would_silently_drop_a_part(options, matc
         assert _model(generative=False, **options).p_x is None
 
 
-def test_the_four_variants_and_their_command_line_names():
-    assert objective.VARIANTS == {"SSVAE": (True, True), "SSVAE-{KL}": (False, True),
-                                  "SSVAE-{z}": (True, False), "SSVAE-{KL,z}": (False, False)}
-    assert [objective.variant_id(name) for name in objective.VARIANTS] == [
-        "ssvae", "ssvae-kl", "ssvae-z", "ssvae-kl-z"]
-
-
 def test_sizes_of_one_are_allowed_and_z_dim_is_ignored_without_z():
     tiny = _model(embedding_dim=1, hidden_size=1, y_dim=1, z_dim=1, decoder_size=1)
     assert tiny.q_z.loc.out_features == 1 and tiny.p_x.lstm.hidden_size == 1

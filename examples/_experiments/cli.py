@@ -37,6 +37,9 @@ def parser(description, script, *, alphas=True, datasets=DATASETS, peers=True, f
         ap.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
                         help="run the fits on this dask cluster (joblib's dask backend)")
         ap.add_argument("--dask-local", action="store_true", help="run the fits on a local dask cluster")
+        ap.add_argument("--dask-timeout", type=float, default=120.0, metavar="SECONDS",
+                        help="give up when the dask scheduler cannot be reached, or has had no worker, "
+                             "for this long (default: 120)")
         ap.add_argument("--max-updates", type=int, default=None,
                         help="cap on updates (default: the estimator's, 20,000)")
         ap.add_argument("--paper-schedule", action="store_true",
@@ -44,7 +47,7 @@ def parser(description, script, *, alphas=True, datasets=DATASETS, peers=True, f
                              "documents, KL annealing over 3,000 + 3,000 updates")
     else:
         ap.set_defaults(objectives=ids, n_jobs=1, dask_scheduler=None, dask_local=False,
-                        max_updates=None, paper_schedule=False)
+                        dask_timeout=120.0, max_updates=None, paper_schedule=False)
     ap.add_argument("--embeddings", default=None,
                     help="initial word vectors, the estimators' `embeddings`: glove-6b-50d (pip install "
                          "'sslvae-text[glove]'), a file (wiki.en.vec, glove.6B.300d.txt, ...) or fasttext; "

@@ -1,9 +1,11 @@
-"""Running a sweep: joblib dispatch (loky, or dask with --dask-scheduler/--dask-local) with
-progress lines, skipping the fits the run log already holds."""
+"""Running a sweep: joblib's processes, or the workers of a dask cluster (--dask-scheduler,
+--dask-local), with progress lines, skipping the fits the run log already holds."""
 
 import contextlib
-import sys
+import hashlib
+import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 from sklearn.model_selection import ParameterGrid
@@ -12,31 +14,75 @@ from .fits import describe, fit_one, has_alpha
 from .paper import DISPLAY
 
 
-@contextlib.contextmanager
-def _backend(args):
-    """joblib's default (loky) backend, or dask's when a scheduler is named or ``--dask-local``."""
-    if not (args.dask_scheduler or args.dask_local):
-        yield
-        return
+def _dask_client(args, stack):
+    """A dask client of the named scheduler, or of a local cluster with ``--dask-local``, whose
+    scheduler and workers can import this package of examples."""
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError as error:
         raise SystemExit("The dask backend needs dask[distributed]: pip install 'sslvae-text[dask]'") from error
-    # Workers import sslvae_text but not this file: ship its functions by value.
-    import cloudpickle
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    with contextlib.ExitStack() as stack:
-        if args.dask_scheduler:
-            client = stack.enter_context(Client(args.dask_scheduler))
-        else:
-            cluster = stack.enter_context(LocalCluster(
-                n_workers=max(1, args.n_jobs), threads_per_worker=1, processes=True,
-                dashboard_address=None))
-            client = stack.enter_context(Client(cluster))
-        print(f"dask: {client}", flush=True)
-        import joblib
-        with joblib.parallel_backend("dask"):
-            yield
+    if args.dask_scheduler:
+        client = stack.enter_context(Client(args.dask_scheduler, timeout=args.dask_timeout))
+    else:
+        cluster = stack.enter_context(LocalCluster(
+            n_workers=max(1, args.n_jobs), threads_per_worker=1, processes=True, dashboard_address=None))
+        client = stack.enter_context(Client(cluster))
+    # The cluster's processes import sslvae_text, but not this package, and the scheduler unpickles
+    # each task: upload the package as a zip, which dask puts on their path (new workers too).
+    folder = stack.enter_context(tempfile.TemporaryDirectory())
+    client.upload_file(_zip_package(Path(folder)))
+    return client
+
+
+def _zip_package(folder):
+    """This package's source in a zip, named by its content."""
+    root = Path(__file__).resolve().parent
+    sources = sorted(root.glob("*.py"))
+    digest = hashlib.sha1(b"".join(path.read_bytes() for path in sources)).hexdigest()[:12]
+    path = folder / f"sslvae_examples_{digest}.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for source in sources:
+            archive.write(source, f"{root.name}/{source.name}")
+    return str(path)
+
+
+def _on_dask(client, todo, timeout):
+    """Records of the jobs run on the cluster's workers, as they finish.
+
+    Every job is a task of its own (not joblib's dask backend, which runs everything in this
+    process when the cluster reports one core). A task that fails, on a worker or because the
+    cluster cannot deserialise it, ends the sweep with its error; so does a cluster left
+    without workers for ``timeout`` seconds, instead of a sweep that waits forever.
+    """
+    from dask.distributed import as_completed
+
+    futures = {client.submit(fit_one, job, pure=False, key=f"fit-{i}"): job for i, job in enumerate(todo)}
+    # with_results: each record comes back as its fit ends, never later from a worker since lost
+    pending = as_completed(futures, with_results=True, raise_errors=False)
+    alone_since = None
+    while not pending.is_empty():
+        done = pending.next_batch(block=False)
+        for future, result in done:
+            if future.status == "finished":
+                yield result
+                continue
+            client.cancel(list(futures))
+            error = result[1] if isinstance(result, tuple) else result  # (type, error, traceback)
+            cause = error.__cause__ or error.__context__
+            raise SystemExit(
+                f"dask: {describe(futures[future])} failed on the cluster: {type(error).__name__}: "
+                f"{' '.join(str(error).split())}" + (f" ({type(cause).__name__}: {cause})" if cause else "")
+            ) from error
+        if done:
+            continue
+        workers = client.nthreads()  # asks the scheduler; scheduler_info() may be a cached copy
+        alone_since = None if workers else alone_since or time.monotonic()
+        if alone_since is not None and time.monotonic() - alone_since > timeout:
+            client.cancel(list(futures))
+            raise SystemExit(f"dask: the cluster at {client.scheduler.address} has had no worker for "
+                             f"{timeout:g} s; {pending.count()} fits unfinished. Start workers, "
+                             "then rerun: finished fits are kept.")
+        time.sleep(0.2)
 
 
 def sweep(jobs, log, args, report, table):
@@ -64,10 +110,15 @@ def run_jobs(jobs, log, args, on_record=None):
     if not todo or args.report_only:
         return 0
     start = time.perf_counter()
-    with _backend(args):
-        n_jobs = -1 if (args.dask_scheduler or args.dask_local) else args.n_jobs
-        parallel = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered", pre_dispatch="n_jobs")
-        for done, record in enumerate(parallel(joblib.delayed(fit_one)(job) for job in todo), 1):
+    with contextlib.ExitStack() as stack:
+        if args.dask_scheduler or args.dask_local:
+            client = _dask_client(args, stack)
+            print(f"dask: {client}", flush=True)
+            records = _on_dask(client, todo, args.dask_timeout)
+        else:
+            records = joblib.Parallel(n_jobs=args.n_jobs, return_as="generator_unordered",
+                                      pre_dispatch="n_jobs")(joblib.delayed(fit_one)(job) for job in todo)
+        for done, record in enumerate(records, 1):
             log.add(record)
             elapsed = time.perf_counter() - start
             rate = elapsed / done

@@ -127,7 +127,7 @@ def _fit_one(job):
         termination=clf.termination_condition_, n_train=len(run["X_train"]),
         n_val=None if run["X_val"] is None else len(run["X_val"]), n_unlabeled=clf.n_unlabeled_,
         device=clf.device_,
-        host=socket.gethostname(), finished=time.strftime("%Y-%m-%d %H:%M:%S"),
+        host=socket.gethostname(), pid=os.getpid(), finished=time.strftime("%Y-%m-%d %H:%M:%S"),
     )
     return record
 
@@ -145,7 +145,7 @@ def _fit_peer(job):
         accuracy={name: float(clf.score(X_t, y_t)) for name, (X_t, y_t) in run["tests"].items()},
         seconds=round(time.perf_counter() - start, 2), n_iter=None, n_updates=None,
         n_train=len(run["X_train"]), n_val=None if run["X_val"] is None else len(run["X_val"]),
-        n_unlabeled=len(X) - len(run["X_train"]), host=socket.gethostname(),
+        n_unlabeled=len(X) - len(run["X_train"]), host=socket.gethostname(), pid=os.getpid(),
         finished=time.strftime("%Y-%m-%d %H:%M:%S"),
     )
     return record

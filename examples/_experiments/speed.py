@@ -30,7 +30,7 @@ def time_iterations(dataset, run, *, device="cpu", n_iterations=200, warmup=5, q
 
     from sslvae_text import recipe
     from sslvae_text.text import tokenize
-    from sslvae_text.training import cycle_batches
+    from sslvae_text.training import BatchCycle
 
     params = make_estimator("SSVAE", dataset, quick=quick, output_layer=output_layer,
                             embeddings=embeddings).get_params()
@@ -46,7 +46,7 @@ def time_iterations(dataset, run, *, device="cpu", n_iterations=200, warmup=5, q
     batch_size = params["batch_size"]
 
     def cycle(ids):  # full batches only, so that every iteration times the same amount of work
-        batches = cycle_batches(np.array([len(s) for s in ids]), batch_size, rng)
+        batches = BatchCycle([len(s) for s in ids], batch_size, rng)
         return (rows for rows in batches if len(rows) == batch_size)
 
     threads = torch.get_num_threads()

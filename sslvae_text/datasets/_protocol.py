@@ -13,14 +13,13 @@ from .._validation import check_texts, unlabeled_mask
 
 __all__ = ["PAPER_DATASETS", "paper_protocol", "nested_stratified_subset"]
 
-#: The paper's corpora as its experiments read them: classes, the authors' max length in tokens
-#: (reference implementation), and the mean length of a document so truncated (measured on
-#: the copies in shared/data; the speed benchmark draws random documents of these lengths).
+#: The paper's corpora as its experiments read them: classes, and the authors' max length in
+#: tokens (reference implementation).
 PAPER_DATASETS = {
-    "ag_news": dict(n_classes=4, max_length=64, mean_length=38),
-    "dbpedia": dict(n_classes=14, max_length=80, mean_length=50),
-    "imdb": dict(n_classes=2, max_length=256, mean_length=234),
-    "yelp": dict(n_classes=2, max_length=16, mean_length=9),
+    "ag_news": dict(n_classes=4, max_length=64),
+    "dbpedia": dict(n_classes=14, max_length=80),
+    "imdb": dict(n_classes=2, max_length=256),
+    "yelp": dict(n_classes=2, max_length=16),
 }
 
 
