@@ -539,10 +539,14 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         # A copy: object.__getstate__ returns the instance's own __dict__, and pickling must
         # not swap the live estimator's network for a CPU copy.
         state = dict(super().__getstate__())
-        module = state.get("module_")
-        if module is not None and next(module.parameters()).device.type != "cpu":
-            # Saved on the CPU so that a model trained on a GPU loads where there is none.
-            state["module_"] = copy.deepcopy(module).cpu()
+        if "module_" in state and torch.device(self.device_).type != "cpu":
+            # Saved on the CPU so that a model trained on a GPU loads where there is none. The
+            # network and its training state are copied together: the optimizer keeps pointing
+            # at the copy's weights.
+            module, training = copy.deepcopy((state["module_"], state.get("_training_state")))
+            state["module_"] = module.cpu()
+            if training is not None:
+                state["_training_state"] = training.to("cpu")
         return state
 
     def __setstate__(self, state):
@@ -552,6 +556,8 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
             # Back on the GPU it was trained on, or on the first one if this machine has fewer.
             index = device.index if (device.index or 0) < torch.cuda.device_count() else 0
             self.module_.to(torch.device("cuda", index))
+            if getattr(self, "_training_state", None) is not None:
+                self._training_state.to(torch.device("cuda", index))
 
     def __sklearn_is_fitted__(self):
         # The network is the last fitted attribute a fit sets: a fit that failed before it

@@ -271,6 +271,15 @@ class TrainingState:
         unlabeled = [] if self.unlabeled is None else [data.ids_unlabeled[i] for i in next(self.unlabeled)]
         return ([data.ids_train[i] for i in rows], data.y_train[rows].tolist()), unlabeled
 
+    def to(self, device):
+        """Move the optimizer's moments to ``device`` (its step counts stay on the CPU, as
+        torch's AdamW keeps them); returns the state."""
+        for moments in self.optimizer.state.values():
+            for name, value in moments.items():
+                if torch.is_tensor(value) and name != "step":
+                    moments[name] = value.to(device)
+        return self
+
     def save_torch_rng(self):
         self.torch_rng = (torch.get_rng_state(),
                           torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None)

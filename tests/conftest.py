@@ -4,10 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from sslvae_text import SSVAETextClassifier, SupervisedTextClassifier
+from sslvae_text import SSVAETextClassifier, SupervisedTextClassifier, estimator, objective, training
 from sslvae_text.datasets import make_text_classification
 from sslvae_text.embeddings import clear_cache
-from sslvae_text import objective
 from sslvae_text.model import SSVAE
 
 # Small networks: the tests check behaviour, not accuracy at the paper's sizes.
@@ -79,3 +78,37 @@ def fake_glove(tmp_path, monkeypatch):
     clear_cache()  # the named source is cached by name: never serve the real one here
     yield dict(zip(words, array))
     clear_cache()
+
+
+# -- recording what fit hands to the training loop ----------------------------------------------
+
+def record_train(monkeypatch, *, stop=False):
+    """Wrap the estimator's call of training.train; keep its keyword arguments."""
+    calls = []
+    real = estimator.train
+
+    def recording(module, loss_fn, data, settings, state):
+        calls.append(dict(vars(data), settings=settings))
+        if stop:
+            raise Stop
+        return real(module, loss_fn, data, settings, state)
+
+    monkeypatch.setattr(estimator, "train", recording)
+    return calls
+
+
+class Stop(Exception):
+    pass
+
+
+def record_updates(monkeypatch):
+    """Wrap training.update; keep the labeled and unlabeled sequences of every update."""
+    batches = []
+    real = training.update
+
+    def recording(module, optimizer, loss_fn, labeled, unlabeled, **kwargs):
+        batches.append(([tuple(s) for s in labeled[0]], [tuple(s) for s in unlabeled]))
+        return real(module, optimizer, loss_fn, labeled, unlabeled, **kwargs)
+
+    monkeypatch.setattr(training, "update", recording)
+    return batches

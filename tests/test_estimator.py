@@ -1,14 +1,16 @@
 """scikit-learn conventions, input checks, persistence and reproducibility of the estimators."""
 
+import inspect
 import pickle
 import random
+import re
+import warnings
 
 import joblib
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, event, given, settings, strategies as st
 from sklearn import config_context
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
@@ -17,9 +19,16 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import estimator_checks as ec
 from sklearn.utils._param_validation import InvalidParameterError
 
-from conftest import tiny_ssvae, tiny_supervised
-from sslvae_text import SemiSupervisedKFold, SSVAETextClassifier, SupervisedTextClassifier, UnlabeledTexts
+import sslvae_text.estimator as estimator_module
+import sslvae_text.training as training
+from sslvae_text import (SemiSupervisedKFold, SSVAETextClassifier, SupervisedTextClassifier, UnlabeledTexts,
+                         objective)
 from sslvae_text.estimator import _resolve_device
+from sslvae_text.model import SSVAE
+
+from conftest import Stop, record_train, record_updates, tiny_ssvae, tiny_supervised
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 API_CHECKS = [
     ec.check_estimator_cloneable, ec.check_estimator_repr, ec.check_estimator_tags_renamed,
@@ -165,12 +174,19 @@ def test_pickle_and_joblib_round_trips_give_identical_predictions(fitted, corpus
 
 def test_a_model_saved_from_a_gpu_loads_on_a_cpu_only_machine(corpus, monkeypatch):
     X, y, X_u, X_test, _ = corpus
-    clf = tiny_ssvae().fit(X, y, X_unlabeled=X_u)
-    clf.device_ = "cuda"  # as recorded by a fit on a GPU
+    clf = tiny_ssvae(warm_start=True).fit(X, y, X_unlabeled=X_u)
+    assert clf.__getstate__()["module_"] is clf.module_  # a CPU network is pickled as it is
+    clf.device_ = "cuda"  # as recorded by a fit on a GPU: pickling copies the network to the CPU
+    state = clf.__getstate__()
+    assert state["module_"] is not clf.module_ and state["_training_state"] is not clf._training_state
+    copied = {id(p) for p in state["module_"].parameters()}
+    assert {id(p) for group in state["_training_state"].optimizer.param_groups for p in group["params"]} <= copied
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     restored = pickle.loads(pickle.dumps(clf))
     assert all(p.device.type == "cpu" for p in restored.module_.parameters())
     np.testing.assert_array_equal(restored.predict(X_test), clf.predict(X_test))
+    restored.fit(X, y, X_unlabeled=X_u)  # and its training goes on there
+    assert restored.n_updates_ == 2 * clf.n_updates_
 
 
 def test_auto_device_records_what_it_used(corpus, monkeypatch):
@@ -389,3 +405,291 @@ def test_semi_supervised_kfold_cuts_the_labeled_rows_as_stratified_kfold_does():
 def test_unlabeled_texts_name_themselves_in_errors():
     with pytest.raises(TypeError, match=r"^UnlabeledTexts' texts must be an iterable of str"):
         UnlabeledTexts("one document")
+
+
+def test_validation_documents_are_held_out_of_training_and_stratified(monkeypatch):
+    # 3 classes x 40 documents, each its own words, all of them in the unlabeled document so
+    # that the vocabulary has them: word ids identify documents
+    X = [f"w{i} w{i + 1000} w{i + 2000}" for i in range(120)]
+    X_u = [" ".join(X)]
+    y = np.repeat(["a", "b", "c"], 40)
+    for seed in (0, 1, 2):
+        calls = record_train(monkeypatch, stop=True)
+        with pytest.raises(Stop):
+            tiny_ssvae(validation_fraction=0.25, random_state=seed).fit(X, y, X_unlabeled=X_u)
+        kwargs = calls[0]
+        train_docs = {tuple(ids) for ids in kwargs["ids_train"]}
+        val_docs = {tuple(ids) for ids in kwargs["ids_val"]}
+        assert len(val_docs) == 30 and len(train_docs) == 90 and not train_docs & val_docs
+        assert np.bincount(kwargs["y_val"]).tolist() == [10, 10, 10]
+
+
+def test_training_batches_never_hold_a_validation_document(corpus, monkeypatch):
+    X, y, X_u, _, _ = corpus
+    batches = record_updates(monkeypatch)
+    calls = record_train(monkeypatch)
+    tiny_ssvae(max_updates=12).fit(X, y, X_unlabeled=X_u)
+    val_docs = {tuple(ids) for ids in calls[0]["ids_val"]}
+    train_docs = {tuple(ids) for ids in calls[0]["ids_train"]}
+    trained = {doc for labeled, _ in batches for doc in labeled}
+    assert trained <= train_docs and not trained & (val_docs - train_docs)
+
+
+def test_max_length_truncates_the_training_documents_too(corpus, monkeypatch):
+    X, y, X_u, _, _ = corpus
+    calls = record_train(monkeypatch, stop=True)
+    with pytest.raises(Stop):
+        tiny_ssvae(max_length=3).fit(X, y, X_unlabeled=X_u)
+    for name in ("ids_train", "ids_unlabeled", "ids_val"):
+        assert max(len(ids) for ids in calls[0][name]) == 3
+
+
+def test_the_defaults_are_the_documented_settings():
+    # The paper's sizes and optimisation (docs/objectives.md), and this package's schedule.
+    shared = dict(embedding_dim="auto", hidden_size=100, dropout=0.5, vocabulary_size=10000,
+                  max_length=400, embeddings=None, freeze_embeddings=False, batch_size=32,
+                  learning_rate=4e-3, mixed_precision=False, validation_interval="auto",
+                  lr_patience=4, n_iter_no_change=8, max_updates=20000, validation_fraction=0.1,
+                  random_state=None, device="auto", n_threads=None, warm_start=False, verbose=0)
+    ssvae = dict(shared, alpha=1000.0, use_kl=True, use_z=True, z_dim=32, y_dim=32,
+                 decoder_size=300, shared_encoder=False, output_layer="adaptive",
+                 unlabeled_y="gumbel", temperature=1.0, z_gradient="stl", kl_warmup="auto",
+                 kl_ramp="auto")
+    assert SupervisedTextClassifier().get_params() == shared
+    assert SSVAETextClassifier().get_params() == ssvae
+    # the network and the objective have no defaults of their own: the recipe passes the estimator's
+    for function in (SSVAE, objective.ssvae_loss, objective.ssvae_objective):
+        assert not [name for name, p in inspect.signature(function).parameters.items()
+                    if name in ssvae and p.default is not inspect.Parameter.empty and p.default is not None]
+
+
+def test_score_weighs_the_labeled_rows_by_sample_weight(fitted, corpus, monkeypatch):
+    _, _, _, X_test, _ = corpus
+    y_pred = fitted.predict(X_test)
+    y = np.array(y_pred, dtype=object)
+    y[:10] = "none of the classes"  # 10 rows scored wrong
+    y[10:15] = -1                    # 5 rows ignored
+    weight = np.ones(len(y))
+    weight[:10] = 3.0
+    # right rows weigh 1 each, wrong ones 3 each; the unlabeled rows do not count
+    expected = (len(y) - 15) / (len(y) - 15 + 30)
+    assert fitted.score(X_test, y, sample_weight=weight) == pytest.approx(expected)
+    assert fitted.score(X_test, y) == pytest.approx((len(y) - 15) / (len(y) - 5))
+
+
+def test_n_threads_holds_during_fit_and_predict(corpus, monkeypatch):
+    X, y, X_u, X_test, _ = corpus
+    # torch's thread count as a plain number: a real OpenMP team left in this process would
+    # hang the forked workers of mutmut (docs/contributing.md)
+    threads = {"n": 1}
+    monkeypatch.setattr(torch, "get_num_threads", lambda: threads["n"])
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: threads.update(n=n))
+    seen = []
+    real_update, real_logits = training.update, estimator_module.predict_logits
+    monkeypatch.setattr(training, "update", lambda *a, **k: seen.append(
+        ("fit", torch.get_num_threads())) or real_update(*a, **k))
+    monkeypatch.setattr(estimator_module, "predict_logits", lambda *a, **k: seen.append(
+        ("predict", torch.get_num_threads())) or real_logits(*a, **k))
+    clf = tiny_ssvae(n_threads=3).fit(X, y, X_unlabeled=X_u)
+    clf.predict_proba(X_test)
+    assert {n for _, n in seen} == {3} and threads["n"] == 1  # set inside, restored after
+    assert {kind for kind, _ in seen} == {"fit", "predict"}
+
+
+def _validation_labels(monkeypatch, y, fraction, seed):
+    calls = record_train(monkeypatch, stop=True)
+    X = [f"document {i}" for i in range(len(y))]
+    with pytest.raises(Stop):
+        tiny_ssvae(validation_fraction=fraction, random_state=seed).fit(X, y)
+    return np.bincount(calls[0]["y_val"], minlength=len(set(y))).tolist()
+
+
+def test_the_validation_split_is_stratified_whenever_it_can_be(monkeypatch):
+    # two documents per class and one validation document per class: the edge of both conditions
+    y = np.repeat(["a", "b", "c"], 2)
+    assert all(_validation_labels(monkeypatch, y, 0.5, seed) == [1, 1, 1] for seed in range(6))
+    # a class of one document cannot be stratified: the split is drawn at random, not refused
+    y = np.array(["a", "b", "b", "b", "c", "c"])
+    counts = [_validation_labels(monkeypatch, y, 0.5, seed) for seed in range(6)]
+    assert all(sum(c) == 3 for c in counts) and len({tuple(c) for c in counts}) > 1
+
+
+def test_a_split_that_leaves_a_class_untrained_is_warned_about(monkeypatch):
+    y = np.array(["a"] * 5 + ["b"])
+    for seed in range(20):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            counts = _validation_labels(monkeypatch, y, 0.5, seed)
+        messages = [str(w.message) for w in caught if w.category is UserWarning
+                    and str(w.message).startswith("Holding out")]
+        assert bool(messages) == (counts[1] == 1)
+        if messages:
+            assert messages == ["Holding out 3 of the 6 labeled documents for validation leaves 3 to "
+                                "train on, and 1 of the 2 classes have none among them. Give more "
+                                "labels, validation_data, or validation_fraction=None."]
+            return
+    pytest.fail("no seed held out the one document of class b")
+
+
+def test_pickling_does_not_touch_the_live_estimator(fitted):
+    state = fitted.__getstate__()
+    assert state is not fitted.__dict__
+    state["module_"] = None  # what __getstate__ does to a network on a GPU
+    assert fitted.module_ is not None
+
+
+@CUDA
+def test_pickling_a_cuda_fit_keeps_its_network_on_the_gpu(corpus):
+    X, y, X_u, X_test, _ = corpus
+    clf = tiny_ssvae(device="cuda").fit(X, y, X_unlabeled=X_u)
+    module = clf.module_
+    restored = pickle.loads(pickle.dumps(clf))
+    assert clf.module_ is module and next(module.parameters()).is_cuda
+    np.testing.assert_allclose(restored.predict_proba(X_test), clf.predict_proba(X_test), atol=1e-5)
+
+
+def test_a_one_column_dataframe_is_read_as_its_column(corpus):
+    pd = pytest.importorskip("pandas")
+    X, y, X_u, X_test, _ = corpus
+    from_list = tiny_ssvae().fit(X, y, X_unlabeled=X_u)
+    from_frame = tiny_ssvae().fit(pd.DataFrame({"text": X}), pd.Series(y),
+                                  X_unlabeled=pd.DataFrame({"text": X_u}))
+    assert from_frame.n_labeled_ == from_list.n_labeled_
+    predicted = from_frame.predict(pd.DataFrame({"text": X_test}))
+    assert predicted.shape == (len(X_test),)
+    np.testing.assert_array_equal(predicted, from_list.predict(X_test))
+    np.testing.assert_array_equal(from_list.predict(pd.Series(X_test)), predicted)
+    with pytest.raises(ValueError, match=r"one column of documents; got a DataFrame of shape \(30, 2\)"):
+        from_list.predict(pd.DataFrame({"text": X_test, "other": X_test}))
+
+
+def test_arrays_of_one_column_are_read_and_wider_ones_refused(corpus, fitted):
+    X, y, X_u, X_test, _ = corpus
+    column = np.asarray(X_test, dtype=object).reshape(-1, 1)
+    np.testing.assert_array_equal(fitted.predict(column), fitted.predict(X_test))
+    with pytest.raises(ValueError, match=r"shape \(30, 2\)"):
+        fitted.predict(np.hstack([column, column]))
+    with pytest.raises(ValueError, match="one column"):
+        tiny_ssvae().fit(np.array([X, X]), y)
+
+
+@pytest.mark.parametrize("container", [list, lambda v: np.asarray(v, dtype=object), np.asarray])
+def test_the_string_minus_one_marks_unlabeled_rows(corpus, container):
+    X, y, _, _, _ = corpus
+    y = [str(label) for label in y[:40]] + ["-1"] * 20  # e.g. read from a CSV
+    clf = tiny_supervised().fit(X, container(y))
+    assert "-1" not in clf.classes_.tolist() and len(clf.classes_) == 3
+    assert clf.n_labeled_ + int(np.ceil(0.1 * 40)) == 40
+    ssvae = tiny_ssvae().fit(X, container(y))
+    assert ssvae.n_unlabeled_ == 20
+    folds = list(SemiSupervisedKFold(n_splits=2).split(X, container(y)))
+    assert all(set(range(40, 60)) <= set(train) and max(test) < 40 for train, test in folds)
+
+
+def test_cross_validation_with_semi_supervised_folds_scores_labeled_rows_only(corpus):
+    X, y, X_u, _, _ = corpus
+    X_all, y_all = list(X) + list(X_u), list(y) + [-1] * len(X_u)
+    scores = cross_val_score(tiny_supervised(), X_all, y_all, cv=SemiSupervisedKFold(n_splits=2),
+                             scoring="f1_macro")
+    # With -1 rows in a test fold, f1_macro would count "-1" as a fourth, never-predicted class.
+    assert len(scores) == 2 and np.all(scores > 0)
+    for train, test in SemiSupervisedKFold(n_splits=2).split(X_all, y_all):
+        assert -1 not in [y_all[i] for i in test]
+
+
+def test_a_wrong_keyword_names_the_supervised_class():
+    with pytest.raises(TypeError, match=r"SupervisedTextClassifier\.__init__\(\) got an unexpected keyword argument 'alpha'"):
+        SupervisedTextClassifier(alpha=1)
+
+
+def test_documents_without_a_single_word_are_refused():
+    with pytest.raises(ValueError, match="contain no word"):
+        tiny_supervised().fit(["", "  ", "\n", "\t"], [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("device", [torch.device("cpu"), "cpu:0"])
+def test_torch_device_objects_and_strings_are_accepted(corpus, device):
+    X, y, _, X_test, _ = corpus
+    clf = tiny_supervised(device=device).fit(X, y)
+    assert torch.device(clf.device_).type == "cpu"
+    assert next(clf.module_.parameters()).device.type == "cpu"
+    assert clf.predict(X_test).shape == (len(X_test),)
+
+
+def test_unknown_or_absent_devices_are_named(corpus):
+    X, y, _, _, _ = corpus
+    with pytest.raises(InvalidParameterError, match="'device' parameter .* Got 'gpu0'"):
+        tiny_supervised(device="gpu0").fit(X, y)
+    with pytest.raises(ValueError, match=r"device='cuda:7'"):
+        tiny_supervised(device="cuda:7").fit(X, y)
+
+
+_TEXTS = st.one_of(st.text(max_size=40), st.sampled_from(
+    ["", "   ", "\n\t", "héllo wörld ✓ 文字", "good film", "bad film", "word " * 3000]))
+
+
+_NOT_TEXTS = st.one_of(st.none(), st.just(float("nan")), st.binary(max_size=6), st.integers(), st.floats())
+
+
+_DOCUMENT_LISTS = st.one_of(st.lists(_TEXTS, max_size=12), st.lists(_TEXTS, max_size=12),
+                            st.lists(st.one_of(_TEXTS, _NOT_TEXTS), max_size=12))
+
+
+_LABEL_SETS = st.sampled_from([[0, 1, -1], [1, 2, "-1"], ["a", "b", "-1"], ["a", "b", -1],
+                               [0, 1, "a", -1], [0.5, 1.0, -1], [True, False]])
+
+
+# Every refusal of these documents and labels that fit may give: the package's own messages,
+# and scikit-learn's for labels that are not classes (e.g. 0.5 and 1.0).
+_REFUSALS = [
+    r"y has no labeled row: every label is -1 \(the unlabeled marker\)\.$",
+    r"y mixes labels of several kinds \((number, str|bool, number)\); use one\.$",
+    r"y has 1 class among its labeled rows; at least 2 are needed\.$",
+    r"The documents given to fit contain no word \(every one is empty or white space\)",
+    r"validation_fraction=0\.1 leaves no training or no validation document out of 1 labeled ones\.$",
+    r"Unknown label type: ",
+]
+
+
+def _wrap(values, container, column=False):
+    if container == "list":
+        return list(values)
+    if container == "array":
+        return np.array(values, dtype=object)
+    pd = pytest.importorskip("pandas")
+    if container == "frame" and column:
+        return pd.DataFrame({"text": pd.Series(values, dtype=object)})
+    return pd.Series(values, dtype=object)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data(), container=st.sampled_from(["list", "array", "series", "frame"]),
+       make=st.sampled_from([tiny_supervised, tiny_ssvae]))
+def test_any_input_fits_correctly_or_is_refused_by_name(data, container, make):
+    documents = data.draw(_DOCUMENT_LISTS, label="documents")
+    label_set = data.draw(_LABEL_SETS, label="label set")
+    labels = data.draw(st.lists(st.sampled_from(label_set), min_size=len(documents),
+                                max_size=len(documents)), label="labels")
+    X, y = _wrap(documents, container, column=True), _wrap(labels, container)
+    clf = make(max_updates=2, validation_interval=1, n_threads=1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf.fit(X, y)
+    except (TypeError, ValueError) as error:
+        event(f"refused: {type(error).__name__}")
+        message = str(error)
+        if not all(isinstance(d, str) for d in documents):
+            assert isinstance(error, TypeError) and "must contain only str" in message
+        else:
+            assert any(re.match(refusal, message) for refusal in _REFUSALS), message
+        return
+    event("fitted")
+    # A fit that succeeds has read every document as text and every label as given.
+    assert all(isinstance(d, str) for d in documents)
+    labeled = [v for v in labels if not (v == -1 or v == "-1")]
+    assert sorted(map(str, clf.classes_.tolist())) == sorted(map(str, set(labeled)))
+    assert {type(v) for v in clf.classes_.tolist()} <= {int, float, str}
+    predicted = clf.predict(X)
+    assert len(predicted) == len(documents) and set(predicted.tolist()) <= set(clf.classes_.tolist())

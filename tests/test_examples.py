@@ -42,6 +42,7 @@ def read_csv(path):
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow
 def test_table2_quick_writes_tables_and_resumes(scripts, tmp_path, capsys):
     table2 = scripts["table2_accuracy"]
     argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp"]
@@ -66,6 +67,7 @@ def test_table2_quick_writes_tables_and_resumes(scripts, tmp_path, capsys):
     assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == 33
 
 
+@pytest.mark.slow
 def test_table5_reuses_table2_and_plots(scripts, tmp_path):
     common = ["--quick", "--results", str(tmp_path), "--datasets", "yelp",
               "--objectives", "supervised", "ssvae", "ssvae-kl-z", "tfidf-logreg", "self-training"]
@@ -83,6 +85,7 @@ def test_table5_reuses_table2_and_plots(scripts, tmp_path):
     assert (tmp_path / "table5.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_table5_fits_the_estimators_alpha_by_default(scripts, tmp_path):
     argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp", "--objectives", "ssvae-kl-z",
             "--proportions", "0.1", "--runs", "0"]
@@ -90,6 +93,7 @@ def test_table5_fits_the_estimators_alpha_by_default(scripts, tmp_path):
     assert [float(r["alpha"]) for r in read_csv(tmp_path / "table5.csv")] == [1000.0]
 
 
+@pytest.mark.slow
 def test_table4_quick_scores_the_other_domain(scripts, tmp_path):
     argv = ["--quick", "--results", str(tmp_path), "--objectives", "supervised", "ssvae-kl-z",
             "--alphas", "1", "--runs", "0", "1"]
@@ -99,6 +103,7 @@ def test_table4_quick_scores_the_other_domain(scripts, tmp_path):
     assert "IMDB→Yelp" in (tmp_path / "table4.md").read_text()
 
 
+@pytest.mark.slow
 def test_few_labels_quick_has_the_peers_and_no_validation_fold(scripts, tmp_path):
     argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp", "--runs", "0", "1"]
     # 2 runs x (Supervised, SSVAE-{KL,z}, 2 peers) at 20 labeled documents
@@ -113,6 +118,7 @@ def test_few_labels_quick_has_the_peers_and_no_validation_fold(scripts, tmp_path
     assert all(r["n_unlabeled"] == 60 for r in self_training)
 
 
+@pytest.mark.slow
 def test_table3_quick_times_every_variant(scripts, tmp_path):
     argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp"]
     assert scripts["table3_speed"].main(argv) == 1
@@ -137,6 +143,7 @@ def _write_lines(path, lines, gz=False):
         f.write("".join(line + "\n" for line in lines))
 
 
+@pytest.mark.slow
 def test_quick_on_files_in_the_real_layouts(scripts, tmp_path):
     """Stand-ins as in shared/data: Yelp from Shen's dev+test minus Li's test, AG News, DBPedia."""
     home = tmp_path / "data"
@@ -172,6 +179,7 @@ def test_quick_on_files_in_the_real_layouts(scripts, tmp_path):
         "yelp", str(home), quick=True)[0][0].X_unlabeled)
 
 
+@pytest.mark.slow
 def test_dask_local_cluster(scripts, tmp_path):
     pytest.importorskip("dask.distributed")
     argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp", "--objectives",
@@ -288,6 +296,7 @@ def test_a_cluster_that_loses_its_last_worker_ends_the_sweep(scripts, tmp_path):
     assert 1 <= len(log.records) < len(jobs)  # what finished is kept
 
 
+@pytest.mark.slow
 def test_output_layer_option_reaches_the_estimator_and_the_fingerprint(scripts, tmp_path, monkeypatch):
     ex, table2 = scripts["_experiments"], scripts["table2_accuracy"]
     built, make_estimator = [], ex.make_estimator
@@ -302,6 +311,7 @@ def test_output_layer_option_reaches_the_estimator_and_the_fingerprint(scripts, 
     assert "`output_layer=\"full\"` (the paper's)" in (tmp_path / "table2.md").read_text()
 
 
+@pytest.mark.slow
 def test_vectors_and_freezing_reach_the_estimator_the_records_and_the_fingerprint(
         scripts, tmp_path, monkeypatch, fake_glove):
     ex, few = scripts["_experiments"], scripts["few_labels"]
@@ -331,6 +341,7 @@ def test_random_vectors_keep_their_fingerprint(scripts):
     assert ex.config_id(args) == hashlib.sha1(json.dumps(before, sort_keys=True).encode()).hexdigest()[:8]
 
 
+@pytest.mark.slow
 def test_table3_times_networks_of_the_vectors_size(scripts, tmp_path, monkeypatch, fake_glove):
     from benchmark_speed import Case
     sizes, init = [], Case.__init__
@@ -342,6 +353,7 @@ def test_table3_times_networks_of_the_vectors_size(scripts, tmp_path, monkeypatc
     assert 'Word vectors: `embeddings="glove-6b-50d"`' in (tmp_path / "table3.md").read_text()
 
 
+@pytest.mark.slow
 def test_freezing_script_fits_each_variant(scripts, tmp_path, fake_glove):
     argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp", "--n-labeled", "20",
             "--embeddings", "glove-6b-50d"]
@@ -362,6 +374,7 @@ def test_the_four_variants_and_their_command_line_names(scripts):
     assert {ex.OBJECTIVES[name][2]["use_kl"] for name in ex.paper.VARIANTS} == {True, False}
 
 
+@pytest.mark.slow
 def test_learning_curve_draws_every_check_of_both_models(tmp_path):
     sys.path.insert(0, str(EXAMPLES))
     try:
@@ -380,6 +393,7 @@ def test_learning_curve_draws_every_check_of_both_models(tmp_path):
         "SSVAE-{KL,z}: reconstruction", "SSVAE-{KL,z}: supervised_loss", "Supervised: supervised_loss"]
 
 
+@pytest.mark.slow
 def test_speed_benchmark_times_the_package_update_and_writes_its_table(tmp_path, capsys):
     sys.path.insert(0, str(EXAMPLES))
     try:

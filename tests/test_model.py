@@ -2,18 +2,18 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from torch.distributions import Normal
 
-from conftest import ssvae_loss, tiny_network
-from sslvae_text import SSVAETextClassifier, recipe
-from sslvae_text import objective
-from sslvae_text.model import SSVAE, adaptive_cutoffs
-from sslvae_text.objective import (kl_to_standard_normal, kl_to_uniform, kl_weight,
-                                   stl_kl_to_standard_normal)
+from sslvae_text import SSVAETextClassifier, objective, recipe
+from sslvae_text.model import SSVAE, PXGivenYZ, QZGivenX, SentenceEncoder, adaptive_cutoffs
+from sslvae_text.objective import kl_to_standard_normal, kl_to_uniform, kl_weight, stl_kl_to_standard_normal
 from sslvae_text.text import PAD_ID, pad_batch
+
+from conftest import ssvae_loss, tiny_network
 
 V, K = 50, 3
 
@@ -399,3 +399,48 @@ def test_the_padding_row_is_zero_and_never_trained():
 def test_given_cutoffs_shape_the_adaptive_softmax():
     output = _model(decoder_size=32, output_layer="adaptive", cutoffs=[10, 25]).p_x.output
     assert output.cutoffs == [10, 25, V]
+
+
+def test_q_z_scale_is_a_softplus():
+    q = QZGivenX(2, 3)
+    with torch.no_grad():
+        q.scale.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]))
+        q.scale.bias.zero_()
+    h = torch.tensor([[-2.0, 0.5]])
+    expected = torch.nn.functional.softplus(torch.tensor([[-2.0, 0.5, -1.5]])) + 1e-6
+    torch.testing.assert_close(q(h).scale, expected)
+
+
+@pytest.mark.parametrize("part", ["encoder", "decoder"])
+def test_dropout_is_active_in_training_and_off_in_prediction(part):
+    torch.manual_seed(0)
+    tokens, lengths = pad_batch([np.array([2, 5, 7, 9, 4, 3]), np.array([3, 4, 8])])
+    embedded = torch.randn(2, 6, 8)
+    if part == "encoder":
+        module = SentenceEncoder(8, 5, dropout=0.5)
+        run = lambda: module(embedded, lengths)  # noqa: E731
+    else:
+        module = PXGivenYZ(embedding_dim=8, vocabulary_size=12, n_classes=2, y_dim=3, z_dim=0,
+                           hidden_size=6, dropout=0.5, output_layer="full", cutoffs=None, div_value=4.0)
+        y = torch.eye(2)
+        run = lambda: module(embedded, tokens, lengths, y)  # noqa: E731
+    module.train()
+    assert not torch.allclose(run(), run())
+    module.eval()
+    torch.testing.assert_close(run(), run())
+
+
+def test_the_adaptive_softmax_runs_in_float32_under_autocast():
+    # Under CUDA autocast it failed on half inputs (index_copy_ dtype error).
+    torch.manual_seed(0)
+    model = SSVAE(vocabulary_size=60, n_classes=2, embedding_dim=8, hidden_size=8, z_dim=4, y_dim=4,
+                  decoder_size=64, output_layer="adaptive", dropout=0.5, generative=True, use_z=True,
+                  shared_encoder=False)
+    seen = []
+    model.p_x.output.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0].dtype))
+    tokens, lengths = pad_batch([np.array([5, 6, 7, 8]), np.array([9, 10])])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss, _ = ssvae_loss(model, tokens, lengths, torch.tensor([0, -1]), alpha=1.0, beta=1.0,
+                             use_kl=True)
+    assert seen == [torch.float32]
+    assert loss.dtype == torch.float32 and torch.isfinite(loss)

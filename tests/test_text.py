@@ -1,5 +1,4 @@
 import numpy as np
-
 import pytest
 import torch
 
@@ -112,3 +111,14 @@ def test_documents_and_labels_are_checked_by_name():
         check_targets([[0], [1]], 2)
     with pytest.raises(ValueError, match=r"^X has 3 documents but y has 2 labels\.$"):
         check_targets([0, 1], 3)
+
+
+def test_token_bounded_pieces_cover_the_batch_within_the_bound():
+    lengths = np.array([3, 50, 4, 1000, 5, 60, 2])
+    rows = np.arange(len(lengths))
+    np.testing.assert_array_equal(token_bounded(rows, lengths, max_tokens=7000)[0], rows)
+    pieces = token_bounded(rows, lengths, max_tokens=120)
+    assert sorted(np.concatenate(pieces).tolist()) == rows.tolist()
+    for piece in pieces:
+        assert len(piece) * lengths[piece].max() <= 120 or len(piece) == 1
+    assert [3] in [piece.tolist() for piece in pieces]  # longer than the bound: alone

@@ -1,7 +1,11 @@
 """The training loop: learning, early stopping, progress, options, embeddings."""
 
+import os
 import pickle
 import re
+import subprocess
+import sys
+import textwrap
 import warnings
 
 import numpy as np
@@ -11,13 +15,16 @@ from gensim.models import Word2Vec
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import accuracy_score, log_loss
 
-from conftest import tiny_network, tiny_ssvae, tiny_supervised
-from sslvae_text import SSVAETextClassifier, SupervisedTextClassifier
+from sslvae_text import SSVAETextClassifier, SupervisedTextClassifier, recipe, training
 from sslvae_text.datasets import make_text_classification
-from sslvae_text import recipe, training
-from sslvae_text.model import make_optimizer
-from sslvae_text.text import PAD_ID, SPECIALS
-from sslvae_text.objective import ssvae_objective
+from sslvae_text.model import SSVAE, make_optimizer
+from sslvae_text.objective import kl_weight, ssvae_objective
+from sslvae_text.text import PAD_ID, SPECIALS, pad_batch
+from sslvae_text.training import update_pieces
+
+from conftest import record_updates, ssvae_loss, tiny_network, tiny_ssvae, tiny_supervised
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +41,7 @@ def four_classes():
     lambda: SSVAETextClassifier(embedding_dim=32, hidden_size=32, decoder_size=32, z_dim=8,
                                 kl_warmup=20, kl_ramp=40, random_state=0),
 ], ids=["supervised", "ssvae-kl-z", "ssvae"])
+@pytest.mark.slow
 def test_learns_a_generated_corpus_well_above_chance(four_classes, make):
     X, y, X_u, X_test, y_test = four_classes
     clf = make().set_params(n_iter_no_change=4, lr_patience=2, validation_interval="epoch",
@@ -299,6 +307,7 @@ def test_labeled_batches_cycle_through_every_document_each_pass():
     assert seen[:3] != seen[3:6]  # reshuffled between passes
 
 
+@pytest.mark.slow
 def test_kl_annealing_starts_within_a_default_fit_on_few_labels(corpus):
     X, y, X_u, _, _ = corpus
     defaults = SSVAETextClassifier()
@@ -591,3 +600,130 @@ def test_a_weight_that_becomes_infinite_stops_training(corpus, monkeypatch):
                                                 r"the weights of check 1 are kept"):
         clf = tiny_supervised(max_updates=20).fit(X, y)
     assert clf.termination_condition_ == "diverged" and torch.isfinite(clf.module_.q_y.linear.bias).all()
+
+
+def test_every_update_trains_on_a_batch_of_unlabeled_documents(corpus, monkeypatch):
+    X, y, X_u, _, _ = corpus
+    batches = record_updates(monkeypatch)
+    clf = tiny_ssvae(use_kl=True, batch_size=8).fit(X, y, X_unlabeled=X_u)
+    assert len(batches) == clf.n_updates_ == 4
+    assert all(len(unlabeled) == 8 for _, unlabeled in batches)
+    # and the ELBo of unlabeled documents is in the objective: kl_y exists only for them
+    assert all(check["kl_y"] is not None for check in clf.history_)
+
+
+def test_without_kl_the_history_shows_no_kl_weight_and_no_kl_term(corpus):
+    X, y, X_u, _, _ = corpus
+    clf = tiny_ssvae(use_kl=False, kl_warmup=0, kl_ramp=0).fit(X, y, X_unlabeled=X_u)
+    assert [c["kl_weight"] for c in clf.history_] == [0.0] * len(clf.history_)
+    assert all(c["kl_z"] is None and c["kl_y"] is None for c in clf.history_)
+
+
+def test_the_kl_weight_follows_the_update_count(corpus):
+    X, y, X_u, _, _ = corpus
+    # kl_ramp=5, not the 4 that "auto" gives here (2 x validation_interval)
+    clf = tiny_ssvae(use_kl=True, kl_warmup=3, kl_ramp=5, validation_interval=2,
+                     max_updates=10).fit(X, y, X_unlabeled=X_u)
+    expected = [np.mean([kl_weight(s, warmup=3, ramp=5) for s in range(c["updates"] - 2, c["updates"])])
+                for c in clf.history_]
+    np.testing.assert_allclose([c["kl_weight"] for c in clf.history_], expected)
+    assert expected[0] == 0 and expected[-1] == 1  # 0 during the warm-up, 1 after the ramp
+
+
+def test_the_supervised_baseline_records_its_loss_at_every_check(corpus):
+    X, y, _, _, _ = corpus
+    clf = tiny_supervised().fit(X, y)
+    assert set(clf.history_[0]) >= {"supervised_loss", "valid_accuracy"}
+    assert all(isinstance(check["supervised_loss"], float) for check in clf.history_)
+
+
+def test_an_interrupted_fit_leaves_a_fitted_estimator_and_propagates(corpus, monkeypatch):
+    X, y, X_u, X_test, _ = corpus
+    calls = []
+    real = training.update
+
+    def interrupt_on_the_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training, "update", interrupt_on_the_third)
+    clf = tiny_ssvae(max_updates=8)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y, X_unlabeled=X_u)
+    assert clf.termination_condition_ == "interrupted" and clf.n_updates_ == 2
+    assert len(clf.history_) == 1 and len(clf.predict(X_test)) == len(X_test)
+
+
+@CUDA
+@pytest.mark.parametrize("output_layer", ["adaptive", "full"])
+def test_mixed_precision_fits_on_cuda(corpus, output_layer):
+    X, y, X_u, X_test, _ = corpus
+    clf = tiny_ssvae(mixed_precision=True, device="cuda", output_layer=output_layer, decoder_size=64)
+    clf.fit(X, y, X_unlabeled=X_u)
+    assert np.isfinite(clf.history_[-1]["reconstruction"])
+    assert clf.predict(X_test).shape == (len(X_test),)
+
+
+def test_update_pieces_add_up_to_the_whole_batch_loss():
+    torch.manual_seed(0)
+    model = SSVAE(vocabulary_size=40, n_classes=2, embedding_dim=8, hidden_size=8, use_z=False, y_dim=4,
+                  decoder_size=8, dropout=0.0, generative=True, output_layer="adaptive")
+    rng = np.random.default_rng(0)
+    labeled = [rng.integers(2, 40, n) for n in (3, 9, 4, 12)]
+    unlabeled = [rng.integers(2, 40, n) for n in (5, 2, 11)]
+    labels = [0, 1, 1, 0]
+
+    def gradient(pieces):
+        model.zero_grad()
+        for sequences, piece_labels, weight in pieces:
+            tokens, lengths = pad_batch(sequences)
+            loss, _ = ssvae_loss(model, tokens, lengths, torch.tensor(piece_labels), alpha=3.0,
+                                 beta=0.0, use_kl=False, unlabeled_y="enumerate")
+            (loss * weight).backward()
+        return torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None])
+
+    whole = update_pieces((labeled, labels), unlabeled)
+    assert len(whole) == 1
+    split = update_pieces((labeled, labels), unlabeled, max_tokens=20)
+    assert len(split) > 2 and all(len(set(piece_labels) & {-1}) == 0 or set(piece_labels) == {-1}
+                                  for _, piece_labels, _ in split)
+    torch.testing.assert_close(gradient(split), gradient(whole), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_a_100000_word_document_fits_in_bounded_memory():
+    # A subprocess, for its own peak memory. Padding a batch to the long document took 7.4 GB.
+    script = textwrap.dedent("""
+        import resource
+        import torch
+        from sslvae_text import SSVAETextClassifier
+        from sslvae_text.datasets import make_text_classification
+        torch.set_num_threads(1)
+        X, y = make_text_classification(60, n_classes=2, vocabulary_size=300, n_informative=20,
+                                        mean_length=10, random_state=0)
+        X = list(X)
+        X[0] = " ".join("w%d" % (i % 50) for i in range(100_000))
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        clf = SSVAETextClassifier(embedding_dim=8, hidden_size=8, y_dim=4, decoder_size=8,
+                                  use_z=False, max_length=None, max_updates=1,
+                                  validation_fraction=None, random_state=0, device="cpu")
+        clf.fit(X[:30], y[:30], X_unlabeled=X[30:])
+        assert clf.predict(X[:5]).shape == (5,)
+        print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+    """)
+    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
+                         timeout=300, check=True)
+    assert int(out.stdout.split()[-1]) < 1024  # MB on top of the imports; about 350 measured
+
+
+def test_the_progress_bar_counts_updates_and_fits_80_columns(corpus, capsys):
+    X, y, X_u, _, _ = corpus
+    tiny_ssvae(verbose=1, max_updates=12, validation_interval=4).fit(X, y, X_unlabeled=X_u)
+    out, err = capsys.readouterr()
+    frames = [f for f in re.split(r"[\r\n]", err) if "updates |" in f]
+    assert frames and any("12/12 updates" in f for f in frames)
+    assert max(len(f.strip()) for f in frames) <= 80
+    assert [line.split(":")[0] for line in out.splitlines()] == ["check 1", "check 2", "check 3"]
