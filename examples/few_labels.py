@@ -76,11 +76,11 @@ def main(argv=None):
     if args.quick:
         args.n_labeled = [n for n in args.n_labeled if n <= 30] or [20]
     log = ex.RunLog(args.results)
-    config = ex.config_id(args, extra={"few_labels": True})
+    config = args.settings.fingerprint(extra={"few_labels": True})
     runs, notes = ex.load_all(args.datasets, args)
     jobs = [job for n in args.n_labeled for dataset in args.datasets
             for job in ex.make_jobs(dataset, few_label_runs(runs[dataset], n), args.objectives,
-                                    args.alphas, args, config=config)]
+                                    args.alphas, args.settings, config=config)]
     return ex.sweep(jobs, log, args, lambda final=False: write_report(log, args, config, notes),
                     "few_labels.md")
 

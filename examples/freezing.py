@@ -20,6 +20,7 @@ validate), the protocol's unlabeled pool, the dataset's test set.
 Writes ``runs.jsonl`` (resumable) and ``freezing.md`` into ``--results``.
 """
 
+import dataclasses
 import sys
 import time
 import warnings
@@ -77,11 +78,11 @@ def variant_estimator(cls, variant):
 
 def fit_variant(job):
     run = job["data"]
-    base = ex.make_estimator(job["objective"], job["dataset"], run=job["run"], quick=job["quick"],
-                             embeddings=job["embeddings"], freeze_embeddings=job["variant"] != "tuned")
+    settings = dataclasses.replace(job["settings"], freeze_embeddings=job["variant"] != "tuned")
+    base = settings.estimator(job["objective"], job["dataset"], run=job["run"])
     clf = variant_estimator(type(base), job["variant"])(**base.get_params())
     start = time.perf_counter()
-    with ex.torch_threads(job["threads"]), warnings.catch_warnings():
+    with ex.torch_threads(settings.threads), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(run.X_train, run.y_train, X_unlabeled=run.X_unlabeled)
         accuracy = float(clf.score(run.X_test, run.y_test))
@@ -119,7 +120,7 @@ def main(argv=None):
     if args.embeddings is None:
         raise SystemExit("--embeddings is needed: freezing random vectors is not the question here.")
     log = ex.RunLog(args.results)
-    config = ex.config_id(args, extra={"freezing": True})
+    config = args.settings.fingerprint(extra={"freezing": True})
     runs, _ = ex.load_all(args.datasets, args)
     jobs = []
     for n in args.n_labeled:
@@ -130,8 +131,7 @@ def main(argv=None):
                         if variant == "decoder-copy" and objective == "Supervised":
                             continue
                         job = dict(dataset=dataset, objective=objective, variant=variant, run=run.run,
-                                   n_labeled=n, config=config, embeddings=args.embeddings,
-                                   threads=args.threads, quick=args.quick, data=run)
+                                   n_labeled=n, config=config, settings=args.settings, data=run)
                         if not any(all(r.get(k) == job[k] for k in ("dataset", "objective", "variant",
                                                                        "run", "n_labeled", "config"))
                                    for r in log.records):

@@ -57,10 +57,10 @@ def write_report(log, args, config, notes):
 def main(argv=None):
     args = ex.finish_args(ex.parser(__doc__, Path(__file__).name).parse_args(argv), argv)
     log = ex.RunLog(args.results)
-    config = ex.config_id(args)
+    config = args.settings.fingerprint()
     runs, notes = ex.load_all(args.datasets, args)
     jobs = [job for dataset in args.datasets
-            for job in ex.make_jobs(dataset, runs[dataset], args.objectives, args.alphas, args, config=config)]
+            for job in ex.make_jobs(dataset, runs[dataset], args.objectives, args.alphas, args.settings, config=config)]
     return ex.sweep(jobs, log, args, lambda final=False: write_report(log, args, config, notes),
                     "table2.md")
 

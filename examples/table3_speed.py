@@ -28,7 +28,7 @@ VARIANTS = ("SSVAE", "SSVAE-{KL}", "SSVAE-{z}", "SSVAE-{KL,z}")
 def speed_job(dataset, device, args):
     iterations = ex.QUICK_SPEED_ITERATIONS if args.quick else args.iterations
     return dict(dataset=dataset, objective="speed", labeled_proportion=1.0, run=0, alpha=None,
-                config=ex.config_id(args, extra=_extra(device, iterations)),
+                config=args.settings.fingerprint(extra=_extra(device, iterations)),
                 kind="speed", device=device, iterations=iterations)
 
 
@@ -40,7 +40,7 @@ def write_report(log, args, devices, notes):
     # the latest record of each (dataset, device) made with these settings, whatever its
     # number of iterations (the table says it)
     records = {(r["dataset"], r["device"]): r for r in log.records if r.get("kind") == "speed"
-               and r["config"] == ex.config_id(args, extra=_extra(r["device"], r["iterations"]))}
+               and r["config"] == args.settings.fingerprint(extra=_extra(r["device"], r["iterations"]))}
     lines = ex.header_lines("Table 3: time of an iteration relative to SSVAE", args, notes)
     csv_rows = []
     for device in devices:
@@ -121,9 +121,8 @@ def _main(args, torch):
               f"x {len(ex.ARCHITECTURES)} architectures ...",
               flush=True)
         t0 = time.perf_counter()
-        architectures = ex.time_iterations(dataset, runs[0], device=device, n_iterations=job["iterations"],
-                                      warmup=args.warmup, quick=args.quick,
-                                      output_layer=args.output_layer, embeddings=args.embeddings)
+        architectures = ex.time_iterations(dataset, runs[0], args.settings, device=device,
+                                           n_iterations=job["iterations"], warmup=args.warmup)
         log.add(dict(job, architectures=architectures, threads=torch.get_num_threads(), note=notes[dataset],
                      seconds=round(time.perf_counter() - t0, 1), finished=time.strftime("%Y-%m-%d %H:%M:%S")))
         n_done += 1

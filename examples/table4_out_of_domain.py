@@ -58,12 +58,12 @@ def main(argv=None):
     if not directions:
         raise SystemExit("Table 4 needs both imdb and yelp in --datasets.")
     log = ex.RunLog(args.results)
-    config = ex.config_id(args)
+    config = args.settings.fingerprint()
     runs, notes = ex.load_all([d for d in ("imdb", "yelp") if d in args.datasets], args)
     jobs = []
     for source, target in directions:
         target_test = (runs[target][0].X_test, runs[target][0].y_test)
-        jobs += ex.make_jobs(source, runs[source], args.objectives, args.alphas, args, config=config,
+        jobs += ex.make_jobs(source, runs[source], args.objectives, args.alphas, args.settings, config=config,
                              tests=[source, target], test_sets={target: target_test})
     return ex.sweep(jobs, log, args,
                     lambda final=False: write_report(log, args, config, notes, directions), "table4.md")

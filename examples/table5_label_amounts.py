@@ -97,12 +97,12 @@ def main(argv=None):
         args.proportions = [0.1, 1.0] if args.quick else list(ex.PROPORTIONS)
     ex.import_pyplot()  # fail now, not after hours of fits
     log = ex.RunLog(args.results)
-    config = ex.config_id(args)
+    config = args.settings.fingerprint()
     jobs, notes = [], {}
     for p in args.proportions:
         runs, notes = ex.load_all(args.datasets, args, labeled_proportion=p)
         for dataset in args.datasets:
-            jobs += ex.make_jobs(dataset, runs[dataset], args.objectives, args.alphas, args, config=config)
+            jobs += ex.make_jobs(dataset, runs[dataset], args.objectives, args.alphas, args.settings, config=config)
     return ex.sweep(jobs, log, args,
                     lambda final=False: write_report(log, args, config, notes, plot=final), "table5.md")
 

@@ -148,8 +148,10 @@ _COMMON_PARAMETERS = """\
         vocabulary, optimizer (and its learning rate), KL-annealing step, early-stopping
         counters, batch order and random state carry on. The documents must be the ones of the
         first fit (a ``ValueError`` says when their numbers differ); the held-out validation
-        split is kept. Other hyperparameters than ``max_updates`` and ``verbose`` keep the
-        first fit's values. ``history_`` and ``n_updates_`` count from the first fit.
+        split is kept; pass the same ``validation_data`` again if the first fit had one. Change
+        only ``max_updates`` and ``verbose`` between the fits: the others are read again, and a
+        change would mix two settings in one training run. ``history_`` and ``n_updates_``
+        count from the first fit.
 
     verbose : int, default=0
         0 is silent; 1 or more shows a progress bar of the updates done out of

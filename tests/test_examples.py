@@ -4,8 +4,10 @@ No real data is needed: without --data-home the scripts generate a corpus, and o
 tiny files in the real corpora's layouts.
 """
 
+import argparse
 import contextlib
 import csv
+import dataclasses
 import gzip
 import json
 import importlib
@@ -280,7 +282,7 @@ def test_a_cluster_that_loses_its_last_worker_ends_the_sweep(scripts, tmp_path):
                                                     cache=None))
     args = ex.finish_args(ex.parser("", "t.py").parse_args(
         ["--quick", "--results", str(tmp_path / "results"), "--objectives", "supervised"]), [])
-    jobs = [job for _ in range(10) for job in ex.make_jobs("yelp", runs["yelp"], ["Supervised"], [None], args,
+    jobs = [job for _ in range(10) for job in ex.make_jobs("yelp", runs["yelp"], ["Supervised"], [None], args.settings,
                                                              config="c")]
     for i, job in enumerate(jobs):
         job["run"] = i  # 30 distinct fits
@@ -299,8 +301,9 @@ def test_a_cluster_that_loses_its_last_worker_ends_the_sweep(scripts, tmp_path):
 @pytest.mark.slow
 def test_output_layer_option_reaches_the_estimator_and_the_fingerprint(scripts, tmp_path, monkeypatch):
     ex, table2 = scripts["_experiments"], scripts["table2_accuracy"]
-    built, make_estimator = [], ex.make_estimator
-    monkeypatch.setattr(ex.fits, "make_estimator", lambda *a, **k: built.append(make_estimator(*a, **k)) or built[-1])
+    built, estimator = [], ex.FitSettings.estimator
+    monkeypatch.setattr(ex.FitSettings, "estimator",
+                        lambda self, *a, **k: built.append(estimator(self, *a, **k)) or built[-1])
     argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp", "--objectives", "ssvae-kl-z",
             "--alphas", "1", "--runs", "0"]
     assert table2.main(argv) == 1
@@ -315,8 +318,9 @@ def test_output_layer_option_reaches_the_estimator_and_the_fingerprint(scripts, 
 def test_vectors_and_freezing_reach_the_estimator_the_records_and_the_fingerprint(
         scripts, tmp_path, monkeypatch, fake_glove):
     ex, few = scripts["_experiments"], scripts["few_labels"]
-    built, make_estimator = [], ex.make_estimator
-    monkeypatch.setattr(ex.fits, "make_estimator", lambda *a, **k: built.append(make_estimator(*a, **k)) or built[-1])
+    built, estimator = [], ex.FitSettings.estimator
+    monkeypatch.setattr(ex.FitSettings, "estimator",
+                        lambda self, *a, **k: built.append(estimator(self, *a, **k)) or built[-1])
     argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp", "--objectives", "ssvae-kl-z",
             "--runs", "0", "--embeddings", "glove-6b-50d"]
     assert few.main(argv) == 1
@@ -338,7 +342,25 @@ def test_random_vectors_keep_their_fingerprint(scripts):
     args = ex.finish_args(ex.parser("", "t.py").parse_args(["--results", "r", "--quick"]), [])
     before = dict(quick=True, max_updates=None, embeddings=None, data=None, extra=None,
                   output_layer="adaptive", params=ex.QUICK_PARAMS, protocol=ex.QUICK_PROTOCOL)
-    assert ex.config_id(args) == hashlib.sha1(json.dumps(before, sort_keys=True).encode()).hexdigest()[:8]
+    assert args.settings.fingerprint() == hashlib.sha1(json.dumps(before, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def test_an_option_is_one_field_of_the_settings(scripts):
+    ex = scripts["_experiments"]
+
+    @dataclasses.dataclass(frozen=True)
+    class More(ex.FitSettings):
+        dropout: float = ex.settings._option(None, "dropout of the networks", type=float)
+
+    parser = argparse.ArgumentParser()
+    More.add_arguments(parser)
+    args = parser.parse_args(["--dropout", "0.25", "--output-layer", "full"])
+    args.data_home = None
+    settings = More.from_args(args)
+    assert settings.estimator("Supervised", "yelp", run=0).dropout == 0.25
+    assert settings.estimator("SSVAE-{KL,z}", "yelp", run=0).output_layer == "full"
+    assert More().fingerprint() == ex.FitSettings().fingerprint()  # unset, it leaves old records matching
+    assert More(dropout=0.25).fingerprint() != More().fingerprint()
 
 
 @pytest.mark.slow

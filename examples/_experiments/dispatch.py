@@ -138,11 +138,12 @@ def hms(seconds):
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def make_jobs(dataset, runs, objectives, alphas, args, *, config, tests=None, test_sets=None):
+def make_jobs(dataset, runs, objectives, alphas, settings, *, config, tests=None, test_sets=None):
     """One job per (run, objective, alpha), run-major: every objective of run 0 comes first.
 
-    ``tests`` names the test sets scored (default: the dataset's own), ``test_sets`` holds their
-    documents when they are not the run's own test set.
+    Every job carries the sweep's :class:`FitSettings`. ``tests`` names the test sets scored
+    (default: the dataset's own), ``test_sets`` holds their documents when they are not the
+    run's own test set.
     """
     tests = tests or [dataset]
     jobs = []
@@ -156,9 +157,6 @@ def make_jobs(dataset, runs, objectives, alphas, args, *, config, tests=None, te
                 jobs.append(dict(
                     dataset=dataset, objective=objective, labeled_proportion=run.labeled_proportion,
                     run=run.run, alpha=params["alpha"], config=config, tests_needed=tests,
-                    data=data, quick=args.quick, max_updates=args.max_updates, device=args.device,
-                    embeddings=args.embeddings, freeze_embeddings=args.freeze_embeddings,
-                    threads=args.threads, output_layer=args.output_layer,
-                    shared_encoder=args.shared_encoder, paper_schedule=args.paper_schedule,
+                    data=data, settings=settings,
                 ))
     return jobs

@@ -1,8 +1,6 @@
 """One fit of one (dataset, objective, run, alpha), scored on the validation fold and test
-set(s); the classic peers; the fingerprint of a sweep's settings."""
+set(s); the classic peers."""
 
-import hashlib
-import json
 import os
 import socket
 import time
@@ -15,9 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sslvae_text import SSVAETextClassifier
 from sslvae_text.training import torch_threads
 
-from .paper import (
-    DISPLAY, MAX_LENGTH, OBJECTIVES, PAPER_SCHEDULE, PEERS, QUICK_PARAMS, QUICK_PROTOCOL,
-)
+from .paper import DISPLAY, MAX_LENGTH, OBJECTIVES, PEERS
 
 
 def make_peer(objective, X, y):
@@ -49,36 +45,6 @@ def has_alpha(objective):
     return OBJECTIVES.get(objective, (None, None))[1] is SSVAETextClassifier
 
 
-def make_estimator(objective, dataset, *, alpha=None, quick=False, run=0, max_updates=None,
-                   device="cpu", embeddings=None, freeze_embeddings=None, output_layer=None,
-                   shared_encoder=False, paper_schedule=False):
-    """The estimator of one objective with the paper's settings for ``dataset``.
-
-    ``output_layer=None`` and ``freeze_embeddings=None`` keep the estimator's defaults (the
-    adaptive softmax, and its choice of freezing); "full" is the paper's exact decoder. The
-    embeddings' size is the estimator's default, "auto": the vectors' own, else 300.
-    """
-    _, cls, flags = OBJECTIVES[objective]
-    params = dict(max_length=MAX_LENGTH[dataset], random_state=run, device=device,
-                  embeddings=embeddings, shared_encoder=shared_encoder, **flags)
-    if output_layer is not None:
-        params["output_layer"] = output_layer
-    if freeze_embeddings is not None:
-        params["freeze_embeddings"] = freeze_embeddings
-    if paper_schedule:
-        params.update(PAPER_SCHEDULE)
-    if quick:
-        # tiny networks, but pretrained vectors keep their own size
-        params.update({k: v for k, v in QUICK_PARAMS.items()
-                       if not (k == "embedding_dim" and embeddings not in (None, "fasttext"))})
-    if max_updates is not None:
-        params["max_updates"] = max_updates
-    if alpha is not None:
-        params["alpha"] = alpha
-    names = cls().get_params()
-    return cls(**{k: v for k, v in params.items() if k in names})
-
-
 def fit_one(job):
     """Fit one (dataset, objective, run, alpha) and score it; returns the record to keep.
 
@@ -87,7 +53,8 @@ def fit_one(job):
     ``job["tests"]``. It is never retrained on training + validation.
     """
     # Tiny quick-mode networks run faster on one thread, and far faster on a busy machine.
-    threads = job.get("threads") or (1 if job["quick"] else None)
+    settings = job["settings"]
+    threads = settings.threads or (1 if settings.quick else None)
     with torch_threads(threads):
         return _fit_one(job)
 
@@ -96,11 +63,7 @@ def _fit_one(job):
     if job["objective"] in PEERS:
         return _fit_peer(job)
     run = job["data"]
-    clf = make_estimator(job["objective"], job["dataset"], alpha=job["alpha"], quick=job["quick"],
-                         run=job["run"], max_updates=job["max_updates"], device=job["device"],
-                         embeddings=job["embeddings"], freeze_embeddings=job["freeze_embeddings"],
-                         output_layer=job["output_layer"],
-                         shared_encoder=job["shared_encoder"], paper_schedule=job["paper_schedule"])
+    clf = job["settings"].estimator(job["objective"], job["dataset"], run=job["run"], alpha=job["alpha"])
     print(f"  start {describe(job)} (pid {os.getpid()})", flush=True)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -123,7 +86,7 @@ def _fit_one(job):
         seconds=round(time.perf_counter() - start, 2), fit_seconds=round(fit_seconds, 2),
         n_iter=clf.n_iter_, n_updates=clf.n_updates_, best_iteration=clf.best_iteration_,
         validation_interval=clf.validation_interval_, embeddings_seconds=round(clf.embeddings_seconds_, 2),
-        embeddings=job["embeddings"], freeze_embeddings=clf.freeze_embeddings,
+        embeddings=clf.embeddings, freeze_embeddings=clf.freeze_embeddings,
         termination=clf.termination_condition_, n_train=len(run["X_train"]),
         n_val=None if run["X_val"] is None else len(run["X_val"]), n_unlabeled=clf.n_unlabeled_,
         device=clf.device_,
@@ -158,19 +121,3 @@ def describe(job):
     alpha = "" if job["alpha"] is None else f" alpha={job['alpha']:g}"
     share = "" if job["labeled_proportion"] == 1 else f" {100 * job['labeled_proportion']:g}% labels"
     return f"{DISPLAY[job['dataset']]} {job['objective']} run {job['run']}{alpha}{share}"
-
-
-def config_id(args, extra=None):
-    """A short fingerprint of what changes results: fits made under another one are not reused."""
-    payload = dict(quick=args.quick, max_updates=args.max_updates, embeddings=args.embeddings,
-                   data=None if args.data_home is None else "data", extra=extra,
-                   output_layer=args.output_layer)
-    if args.shared_encoder:
-        payload["shared_encoder"] = True
-    if args.embeddings is not None:
-        payload["freeze_embeddings"] = args.freeze_embeddings  # None: the estimators' default
-    if args.paper_schedule:
-        payload["schedule"] = PAPER_SCHEDULE
-    if args.quick:
-        payload.update(params=QUICK_PARAMS, protocol=QUICK_PROTOCOL)
-    return hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:8]

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sslvae_text import SSVAETextClassifier
+
 from .fits import has_alpha
 from .paper import ALPHAS, DISPLAY
 from .runlog import RunLog
@@ -124,33 +126,38 @@ def csv_rows(log, config, selected_keys, datasets=None, tests=None):
     return rows
 
 
-def _vectors_note(args):
+def _vectors_note(settings):
     """Which initial word vectors a table's fits used, and whether they were fine-tuned."""
-    if args.embeddings is None:
+    if settings.embeddings is None:
         return "random (`embeddings=None`), trained with the model."
-    freeze = {None: "the estimators' default freezing", True: "frozen (`--freeze-embeddings yes`)",
-              False: "fine-tuned (`--freeze-embeddings no`)"}[args.freeze_embeddings]
-    return f"`embeddings=\"{args.embeddings}\"`, {freeze}."
+    freeze = settings.freeze_embeddings
+    if freeze is None:
+        freeze = SSVAETextClassifier().freeze_embeddings
+        how = "frozen" if freeze else "fine-tuned"
+        return f"`embeddings=\"{settings.embeddings}\"`, {how} (the estimators' default)."
+    how = "frozen (`--freeze-embeddings yes`)" if freeze else "fine-tuned (`--freeze-embeddings no`)"
+    return f"`embeddings=\"{settings.embeddings}\"`, {how}."
 
 
 def header_lines(title, args, notes):
+    settings = args.settings
     lines = [f"# {title}", "",
              f"Written by `python examples/{' '.join([args.script] + args.argv)}` on {time.strftime('%Y-%m-%d %H:%M')}"
              + (" (**--quick**: tiny networks and samples, not comparable to the paper)" if args.quick else "")
              + ".", "",
-             f"Decoder softmax: `output_layer=\"{args.output_layer}\"`"
-             + (" (the paper's)." if args.output_layer == "full" else
+             f"Decoder softmax: `output_layer=\"{settings.output_layer}\"`"
+             + (" (the paper's)." if settings.output_layer == "full" else
                 " (the estimator's default; `--output-layer full` is the paper's exact decoder)."),
              "",
              "Schedule: " + ("the authors' (`--paper-schedule`: a validation check per pass over the "
                              "labeled documents, KL annealing over 3,000 + 3,000 updates)."
-                             if args.paper_schedule else "the estimators' defaults (a validation check "
+                             if settings.paper_schedule else "the estimators' defaults (a validation check "
                              "per pass over the larger of the labeled and unlabeled sets, at least "
                              "100 updates; KL annealing fitted to it)."),
              "",
-             "Word vectors: " + _vectors_note(args), "",
+             "Word vectors: " + _vectors_note(settings), "",
              "Encoders: " + ("one BiLSTM read by q(y|x) and q(z|x) (`--shared-encoder`, not the paper's)."
-                             if args.shared_encoder else "a BiLSTM for y and another for z (the paper's)."),
+                             if settings.shared_encoder else "a BiLSTM for y and another for z (the paper's)."),
              ""]
     for dataset, note in notes.items():
         if note:

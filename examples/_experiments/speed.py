@@ -2,16 +2,15 @@
 
 import numpy as np
 
-from .fits import make_estimator
 from .paper import OBJECTIVES
 
 
 ARCHITECTURES = {"two encoders": False, "shared encoder": True}  # name: shared_encoder
 
 
-def time_iterations(dataset, run, *, device="cpu", n_iterations=200, warmup=5, quick=False, seed=0,
-                    output_layer=None, embeddings=None):
-    """Time of one optimisation iteration of every SSVAE variant, side by side, on real documents.
+def time_iterations(dataset, run, settings, *, device="cpu", n_iterations=200, warmup=5, seed=0):
+    """Time of one optimisation iteration of every SSVAE variant, side by side, on real documents,
+    with the sweep's :class:`FitSettings` (its vectors set the embeddings' size).
 
     An iteration is one labeled + one unlabeled batch of the run's documents (length-bucketed as
     ``fit`` forms them, truncated to the dataset's max length), forward, backward and the AdamW
@@ -32,8 +31,7 @@ def time_iterations(dataset, run, *, device="cpu", n_iterations=200, warmup=5, q
     from sslvae_text.text import tokenize
     from sslvae_text.training import BatchCycle
 
-    params = make_estimator("SSVAE", dataset, quick=quick, output_layer=output_layer,
-                            embeddings=embeddings).get_params()
+    params = settings.estimator("SSVAE", dataset, run=0).get_params()
     rng = np.random.RandomState(seed)
     torch.manual_seed(seed)
     tokenized_l = [tokenize(x) for x in run.X_train]
