@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from sslvae_text import SSVAETextClassifier
+from sslvae_text.training import MIN_AUTO_INTERVAL
 
 from .fits import has_alpha
 from .paper import ALPHAS, DISPLAY
@@ -153,7 +154,7 @@ def header_lines(title, args, notes):
                              "labeled documents, KL annealing over 3,000 + 3,000 updates)."
                              if settings.paper_schedule else "the estimators' defaults (a validation check "
                              "per pass over the larger of the labeled and unlabeled sets, at least "
-                             "100 updates; KL annealing fitted to it)."),
+                             f"{MIN_AUTO_INTERVAL} updates; KL annealing fitted to it)."),
              "",
              "Word vectors: " + _vectors_note(settings), "",
              "Encoders: " + ("one BiLSTM read by q(y|x) and q(z|x) (`--shared-encoder`, not the paper's)."
