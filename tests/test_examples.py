@@ -39,6 +39,15 @@ def scripts():
         sys.path.remove(str(EXAMPLES))
 
 
+@pytest.fixture
+def built(scripts, monkeypatch):
+    """The estimators the scripts build, in order."""
+    estimators, estimator = [], scripts["_experiments"].FitSettings.estimator
+    monkeypatch.setattr(scripts["_experiments"].FitSettings, "estimator",
+                        lambda self, *a, **k: estimators.append(estimator(self, *a, **k)) or estimators[-1])
+    return estimators
+
+
 def read_csv(path):
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
@@ -299,11 +308,8 @@ def test_a_cluster_that_loses_its_last_worker_ends_the_sweep(scripts, tmp_path):
 
 
 @pytest.mark.slow
-def test_output_layer_option_reaches_the_estimator_and_the_fingerprint(scripts, tmp_path, monkeypatch):
-    ex, table2 = scripts["_experiments"], scripts["table2_accuracy"]
-    built, estimator = [], ex.FitSettings.estimator
-    monkeypatch.setattr(ex.FitSettings, "estimator",
-                        lambda self, *a, **k: built.append(estimator(self, *a, **k)) or built[-1])
+def test_output_layer_option_reaches_the_estimator_and_the_fingerprint(scripts, tmp_path, built):
+    table2 = scripts["table2_accuracy"]
     argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp", "--objectives", "ssvae-kl-z",
             "--alphas", "1", "--runs", "0"]
     assert table2.main(argv) == 1
@@ -316,11 +322,8 @@ def test_output_layer_option_reaches_the_estimator_and_the_fingerprint(scripts, 
 
 @pytest.mark.slow
 def test_vectors_and_freezing_reach_the_estimator_the_records_and_the_fingerprint(
-        scripts, tmp_path, monkeypatch, fake_glove):
-    ex, few = scripts["_experiments"], scripts["few_labels"]
-    built, estimator = [], ex.FitSettings.estimator
-    monkeypatch.setattr(ex.FitSettings, "estimator",
-                        lambda self, *a, **k: built.append(estimator(self, *a, **k)) or built[-1])
+        scripts, tmp_path, built, fake_glove):
+    few = scripts["few_labels"]
     argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp", "--objectives", "ssvae-kl-z",
             "--runs", "0", "--embeddings", "glove-6b-50d"]
     assert few.main(argv) == 1
