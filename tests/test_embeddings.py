@@ -452,5 +452,6 @@ def test_a_second_source_is_one_entry(fake_glove):
 
 def test_without_vectors_the_dimension_is_the_default_or_the_one_given():
     texts = [[word.lower() for word in sentence] for sentence in SENTENCES]
-    matrix, _ = build_embedding_matrix(VOCABULARY, "fasttext", dim=None, texts=texts, random_state=0)
+    matrix, _ = build_embedding_matrix(VOCABULARY, {"fasttext": {"epochs": 1}}, dim=None, texts=texts,
+                                       random_state=0)
     assert matrix.shape == (len(VOCABULARY), DEFAULT_DIM) and DEFAULT_DIM == 300

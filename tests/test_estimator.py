@@ -219,6 +219,7 @@ def _recording(**params):
     return _RecordingSSVAE(**{**tiny_ssvae().get_params(), **params})
 
 
+@pytest.mark.slow  # a search: several fits
 def test_grid_search_slices_a_plain_list_but_never_unlabeled_texts(corpus):
     X, y, X_u, _, _ = corpus
     X_u = X_u[: len(X)] + X_u[: len(X) - len(X_u)] if len(X_u) < len(X) else X_u[: len(X)]
@@ -235,6 +236,7 @@ def test_grid_search_slices_a_plain_list_but_never_unlabeled_texts(corpus):
     assert search.best_estimator_.alpha == search.best_params_["alpha"]
 
 
+@pytest.mark.slow  # a search: several fits
 def test_semi_supervised_kfold_keeps_unlabeled_rows_in_every_training_fold(corpus):
     X, y, X_u, _, _ = corpus
     X_all = X + X_u
