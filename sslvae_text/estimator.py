@@ -378,6 +378,7 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         data = TrainingData(self._encode([X_labeled[i] for i in rows]), y_labeled[rows],
                             self._encode(X_unlabeled), None if X_val is None else self._encode(X_val), y_val)
         self._train(self.module_, data, state)
+
     def _checked_validation_data(self, validation_data):
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise TypeError(

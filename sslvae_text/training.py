@@ -236,6 +236,12 @@ class EarlyStopping:
         if self._weights is not None:
             module.load_state_dict(self._weights)
 
+    def resume(self, module):
+        """At the start of a warm start ``module`` holds the best check's weights, restored by
+        the previous call: take them back if a pickled state left its copy out."""
+        if self.iteration is not None and self._weights is None:
+            self._weights = copy.deepcopy(module.state_dict())
+
     def __getstate__(self):
         # The weights are the module's own once restored: a pickled state does not copy them.
         return {**self.__dict__, "_weights": None}
@@ -375,6 +381,7 @@ def train(module, loss_fn, data, settings, state):
     last_update = state.n_updates + settings.max_updates
     state.termination = "max_updates"
     state.restore_torch_rng()
+    stopping.resume(module)
     module.train()
     try:
         while state.n_updates < last_update:

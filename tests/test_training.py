@@ -533,6 +533,18 @@ def test_a_warm_start_keeps_the_validation_split_and_the_learning_rate(corpus, m
     assert clf._training_state.optimizer.param_groups[0]["lr"] <= rate
 
 
+def test_a_pickled_warm_start_still_keeps_the_best_checks_weights(corpus, monkeypatch):
+    X, y, _, _, _ = corpus
+    scores = iter([(0.9, 0.1), (0.5, 1.0), (0.4, 1.0), (0.3, 1.0)])  # only the first check is good
+    monkeypatch.setattr(training, "validation_scores", lambda logits, y_val: next(scores))
+    clf = tiny_supervised(warm_start=True, max_updates=2, validation_interval=2, n_iter_no_change=10).fit(X, y)
+    best = _weights(clf)
+    clf = pickle.loads(pickle.dumps(clf))
+    clf.set_params(max_updates=6).fit(X, y)  # three more checks, none better
+    assert clf.best_iteration_ == 1 and clf.n_iter_ == 4
+    assert all(torch.equal(best[k], v) for k, v in _weights(clf).items())
+
+
 def test_a_warm_start_refuses_other_documents_or_classes(corpus):
     X, y, X_u, _, _ = corpus
     clf = tiny_ssvae(warm_start=True, max_updates=2).fit(X, y, X_unlabeled=X_u)
