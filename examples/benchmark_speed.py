@@ -114,6 +114,12 @@ def parse_args(argv=None):
                          "of another version with training.update) round-robin with the importable one")
     ap.add_argument("--compile", action="store_true",
                     help="also time a torch.compile'd copy of each configuration")
+    ap.add_argument("--decoder-max-length", default="none",
+                    help="tokens the LSTM decoder reconstructs (none: all), or a comma-separated list "
+                         "to compare, e.g. none,64 (SSVAE objectives)")
+    ap.add_argument("--bow-weight", default="0",
+                    help="weight of the bag-of-words term, or a comma-separated list, e.g. 0,1 "
+                         "(SSVAE objectives; 0: none)")
     ap.add_argument("--vocab", type=int, default=10000, help="vocabulary size V")
     ap.add_argument("--decoder-size", type=int, default=300)
     ap.add_argument("--embedding-dim", type=int, default=DEFAULT_DIM,
@@ -172,7 +178,7 @@ class Case:
 
     def __init__(self, *, objective, n_classes, vocab, device, threads, output_layer, autocast,
                  adamw, compiled, params, package=None, package_label="", cutoffs=None,
-                 div_value=None, shared_encoder=None):
+                 div_value=None, shared_encoder=None, decoder_max_length=None, bow_weight=0.0):
         self.package = package or sslvae_text
         self.package_label = package_label
         self.objective, self.device = objective, device
@@ -192,6 +198,9 @@ class Case:
                     kl_warmup=0, kl_ramp=0)
         if shared_encoder is not None:
             case["shared_encoder"] = shared_encoder
+        self.decoder_max_length, self.bow_weight = decoder_max_length, bow_weight
+        if not self.supervised and (decoder_max_length is not None or bow_weight):
+            case.update(decoder_max_length=decoder_max_length, bow_weight=bow_weight)
         self.loss_fn = recipe.objective(case, generative=not self.supervised, interval=1)
         self.module = recipe.network(case, vocabulary_size=vocab, n_classes=n_classes,
                                      embedding_dim=params["embedding_dim"], generative=not self.supervised,
@@ -219,6 +228,10 @@ class Case:
             parts.append(f"adamw-{self.adamw}")
         if self.compiled:
             parts.append("compiled")
+        if not self.supervised and self.decoder_max_length is not None:
+            parts.append(f"decoder {self.decoder_max_length}")
+        if not self.supervised and self.bow_weight:
+            parts.append(f"bow {self.bow_weight:g}")
         return " ".join(parts)
 
     def step(self, batch, timed):
@@ -423,6 +436,11 @@ def _levers(args):
         cutoff_sets=([[int(c) for c in _split(cs)] for cs in args.cutoffs.split(";")]
                      if args.cutoffs else [None]),
     )
+    try:
+        levers["decoders"] = [None if v == "none" else int(v) for v in _split(args.decoder_max_length)]
+        levers["bows"] = [float(v) for v in _split(args.bow_weight)]
+    except ValueError as error:
+        raise SystemExit(f"--decoder-max-length takes none or integers, --bow-weight numbers: {error}")
     for option, key, allowed in (("--output-layer", "outputs", {"full", "adaptive"}),
                                  ("--autocast", "casts", {"none", "bf16"}),
                                  ("--adamw", "adamws", {"default", "foreach", "fused"})):
@@ -452,12 +470,12 @@ def _cases(shape, levers, params, args):
     """Every combination of the levers at one shape (skipping those that change nothing)."""
     cases = []
     outputs, cutoff_sets = levers["outputs"], levers["cutoff_sets"]
-    for objective, (label, package), device, out, cuts, cast, adamw, comp in itertools.product(
+    for objective, (label, package), device, out, cuts, cast, adamw, comp, decoder, bow in itertools.product(
             levers["objectives"], levers["packages"], levers["devices"], outputs, cutoff_sets,
-            levers["casts"], levers["adamws"], levers["compiled"]):
+            levers["casts"], levers["adamws"], levers["compiled"], levers["decoders"], levers["bows"]):
         supervised = OBJECTIVES[objective] not in VARIANTS
-        if supervised and out != outputs[0]:
-            continue  # the baseline has no output layer
+        if supervised and (out, decoder, bow) != (outputs[0], levers["decoders"][0], levers["bows"][0]):
+            continue  # the baseline has no decoder
         if cuts is not cutoff_sets[0] and (out != "adaptive" or supervised):
             continue  # cutoffs only matter to the adaptive softmax
         for t in levers["threads"] if device == "cpu" else [None]:
@@ -465,7 +483,7 @@ def _cases(shape, levers, params, args):
                               vocab=args.vocab, device=device, threads=t, output_layer=out,
                               autocast=cast, adamw=adamw, compiled=comp, params=params,
                               package=package, package_label=label, cutoffs=cuts,
-                              div_value=args.div_value))
+                              div_value=args.div_value, decoder_max_length=decoder, bow_weight=bow))
     return cases
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import accuracy_score
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from ._compat import Interval, InvalidParameterError, StrOptions, _fit_context
 from ._validation import check_targets, check_texts, unlabeled_mask
 from . import recipe
+from .model import FoldEnsemble
 from .text import SPECIALS, tokenize
 from .training import (
     TrainingData, TrainingSettings, TrainingState, log_probabilities, predict_logits, resolve_interval,
@@ -128,6 +129,20 @@ _COMMON_PARAMETERS = """\
         updates and keep the last weights. A warning says when the validation set has fewer
         than 50 documents: its accuracy then moves in large steps.
 
+    validation_folds : int or None, default=None
+        Cross-fitted selection: k > 1 fits k networks, each holding out its own fold of the
+        labeled documents (stratified when every class has k of them) and early-stopping on
+        it, so that every label both trains and validates; ``predict_proba`` averages the k
+        networks' probabilities. It costs k fits. It replaces ``validation_fraction``, and
+        applies only when ``validation_data`` is not given to ``fit``. Not with
+        ``warm_start``.
+
+    ema_decay : float or None, default=None
+        None checks and keeps the weights themselves. A number d in (0, 1) checks, keeps and
+        predicts with an exponential moving average of the weights, updated after every
+        update (``average = d * average + (1 - d) * weights``): a smoother choice among
+        checks. Training goes on from the weights themselves.
+
     random_state : int, RandomState instance or None, default=None
         Seeds the validation split, the batches, the initialisation, dropout and sampling.
         The caller's global random states are left untouched.
@@ -166,7 +181,7 @@ _COMMON_ATTRIBUTES = """\
         One entry per validation check: ``iteration`` (the check's number), ``updates``
         (updates so far), the mean training terms since the previous check
         (``supervised_loss`` and, for the SSVAE, ``reconstruction``, ``kl_z``, ``kl_y`` and
-        ``kl_weight``), ``valid_accuracy``, ``valid_log_loss``, ``learning_rate`` and
+        ``kl_weight``, and ``bag_of_words`` with ``bow_weight``), ``valid_accuracy``, ``valid_log_loss``, ``learning_rate`` and
         ``seconds``. Plain Python numbers (or None for a term the objective does not have).
 
     n_labeled_ : int
@@ -178,6 +193,8 @@ _COMMON_ATTRIBUTES = """\
 
     n_iter_ : int
         Number of validation checks (intervals of ``validation_interval_`` updates) run.
+        With ``validation_folds``, summed over the folds, as are ``n_updates_`` and
+        ``history_`` (whose entries then also name their ``fold``, from 0).
 
     n_updates_ : int
         Number of optimisation updates.
@@ -185,11 +202,19 @@ _COMMON_ATTRIBUTES = """\
     validation_interval_ : int
         Updates between two validation checks.
 
-    best_iteration_ : int
-        Check whose weights were kept (the last one without validation).
+    best_iteration_ : int or list of int
+        Check whose weights were kept (the last one without validation); with
+        ``validation_folds``, one per fold.
 
     best_validation_score_ : float or None
-        Validation accuracy of that check; None without validation.
+        Validation accuracy of that check; None without validation. With
+        ``validation_folds``, the accuracy of the kept networks on their own folds, over
+        all the labeled documents (each is validated once).
+
+    folds_ : list of dict
+        Only with ``validation_folds``: for each fold, ``validation_rows`` (indices into the
+        labeled rows of ``X``, in order), ``best_iteration``, ``best_validation_score``,
+        ``n_updates`` and ``termination_condition``.
 
     embeddings_seconds_ : float
         Seconds spent building the initial word vectors (training them, for "fasttext").
@@ -198,7 +223,7 @@ _COMMON_ATTRIBUTES = """\
         Size of the word embeddings (``embedding_dim`` with "auto" resolved).
 
     termination_condition_ : {"no_change", "max_updates", "diverged", "interrupted"}
-        Why training stopped. "diverged": a loss or a weight became NaN or infinite; the
+        Why training stopped (with ``validation_folds``, the last fold's; ``folds_`` has each). "diverged": a loss or a weight became NaN or infinite; the
         weights of the best validation check are kept and a ``ConvergenceWarning`` suggests a
         lower learning rate (before any check has scored, ``fit`` raises a ``ValueError``
         instead). After Ctrl-C (``KeyboardInterrupt``) the best weights so far are
@@ -234,6 +259,8 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         "max_updates": [Interval(Integral, 1, None, closed="left")],
         "validation_interval": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto", "epoch"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "validation_folds": [Interval(Integral, 2, None, closed="left"), None],
+        "ema_decay": [Interval(Real, 0, 1, closed="neither"), None],
         "random_state": ["random_state"],
         "device": [str, torch.device],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
@@ -285,6 +312,9 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
+        if self.warm_start and self.validation_folds is not None:
+            raise ValueError("warm_start does not continue a cross-fitted fit: set validation_folds=None "
+                             "or warm_start=False.")
         warm = self.warm_start and self.__sklearn_is_fitted__() and hasattr(self, "_training_state")
         if not warm:
             # A refit that fails half-way must not leave a mix of old and new fitted attributes.
@@ -335,16 +365,12 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
     def _start(self, X_labeled, y_labeled, X_unlabeled, validation_data):
         """A new fit: validation split, vocabulary, network, training state."""
         rng = check_random_state(self.random_state)
+        if self.validation_folds is not None and validation_data is None:
+            return self._start_folds(X_labeled, y_labeled, X_unlabeled, rng)
         rows, X_val, y_val = self._validation_split(X_labeled, y_labeled, validation_data, rng)
         X_train, y_train = [X_labeled[i] for i in rows], y_labeled[rows]
         self.n_labeled_, self.n_unlabeled_ = len(X_train), len(X_unlabeled)
-        tokenized = [tokenize(x) for x in X_train + X_unlabeled]
-        self.vocabulary_ = recipe.vocabulary(self.get_params(), tokenized)
-        if len(self.vocabulary_) == len(SPECIALS):
-            raise ValueError(
-                "The documents given to fit contain no word (every one is empty or white "
-                "space): there is nothing to learn from."
-            )
+        tokenized = self._tokenize_and_index(X_train + X_unlabeled)
         ids = recipe.encode(self.get_params(), self.vocabulary_, tokenized)
         data = TrainingData(ids[: len(X_train)], y_train, ids[len(X_train):],
                             None if X_val is None else self._encode(X_val), y_val)
@@ -354,10 +380,53 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         seed = int(rng.randint(np.iinfo(np.int32).max))
         # manual_seed reseeds every CUDA device too: fit forks them all to leave the caller's untouched.
         torch.manual_seed(seed)
-        module = self._build_module(tokenized, seed)
+        module = self._build_module(*self._initial_vectors(tokenized, seed))
         state = TrainingState(module, data, self._training_settings(), rng)
         state.documents = (len(X_labeled), len(X_unlabeled), rows)  # what a warm start must match
         self._train(module, data, state)
+
+    def _start_folds(self, X_labeled, y_labeled, X_unlabeled, rng):
+        """Cross-fitted selection: one network per fold, each early-stopped on its own fold."""
+        k = self.validation_folds
+        if k > len(X_labeled):
+            raise ValueError(f"validation_folds={k} is more than the {len(X_labeled)} labeled documents.")
+        splitter = StratifiedKFold if np.bincount(y_labeled).min() >= k else KFold
+        folds = list(splitter(n_splits=k, shuffle=True, random_state=rng).split(X_labeled, y_labeled))
+        self.n_labeled_, self.n_unlabeled_ = len(X_labeled), len(X_unlabeled)
+        tokenized = self._tokenize_and_index(X_labeled + X_unlabeled)
+        ids = recipe.encode(self.get_params(), self.vocabulary_, tokenized)
+        self.device_ = _resolve_device(self.device, type(self).__name__)
+        self.validation_interval_ = resolve_interval(
+            self.validation_interval, len(folds[0][0]), len(X_unlabeled), self.batch_size)
+        seeds = [int(seed) for seed in rng.randint(np.iinfo(np.int32).max, size=k)]
+        vectors = self._initial_vectors(tokenized, seeds[0])
+        modules, states = [], []
+        for rows, val_rows in folds:
+            data = TrainingData([ids[i] for i in rows], y_labeled[rows], ids[len(X_labeled):],
+                                [ids[i] for i in val_rows], y_labeled[val_rows])
+            torch.manual_seed(seeds[len(modules)])
+            modules.append(self._build_module(*vectors))
+            states.append(TrainingState(modules[-1], data, self._training_settings(), rng))
+            self._train(modules[-1], data, states[-1], warn_small=len(modules) == 1)
+        self._set_folds_fitted(modules, states, [val_rows for _, val_rows in folds])
+
+    def _set_folds_fitted(self, modules, states, val_rows):
+        self.folds_ = [
+            dict(validation_rows=np.sort(rows), best_iteration=state.early_stopping.iteration,
+                 best_validation_score=state.early_stopping.accuracy, n_updates=state.n_updates,
+                 termination_condition=state.termination)
+            for rows, state in zip(val_rows, states)
+        ]
+        self.history_ = [dict(record, fold=i) for i, state in enumerate(states) for record in state.history]
+        self.n_updates_ = sum(state.n_updates for state in states)
+        self.n_iter_ = len(self.history_)
+        self.best_iteration_ = [fold["best_iteration"] for fold in self.folds_]
+        self.best_validation_score_ = float(
+            sum(fold["best_validation_score"] * len(rows) for fold, rows in zip(self.folds_, val_rows))
+            / sum(len(rows) for rows in val_rows))
+        self.termination_condition_ = states[-1].termination
+        vars(self).pop("_training_state", None)
+        self.module_ = FoldEnsemble(modules)
 
     def _continue(self, X_labeled, y_labeled, X_unlabeled, validation_data):
         """A warm start: the same documents, more updates of the fitted network and state."""
@@ -423,12 +492,27 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
     def _encode(self, X):
         return recipe.encode(self.get_params(), self.vocabulary_, [tokenize(x) for x in X])
 
-    def _build_module(self, tokenized, seed):
-        params = self.get_params()
+    def _tokenize_and_index(self, X):
+        """The documents tokenised; sets ``vocabulary_`` from them."""
+        tokenized = [tokenize(x) for x in X]
+        self.vocabulary_ = recipe.vocabulary(self.get_params(), tokenized)
+        if len(self.vocabulary_) == len(SPECIALS):
+            raise ValueError(
+                "The documents given to fit contain no word (every one is empty or white "
+                "space): there is nothing to learn from."
+            )
+        return tokenized
+
+    def _initial_vectors(self, tokenized, seed):
+        """The initial word vectors and the rows found in them (None, None without vectors)."""
         matrix, found, self.embedding_dim_, self.embeddings_seconds_ = recipe.embedding_matrix(
-            params, self.vocabulary_, tokenized, seed=seed, verbose=self.verbose)
+            self.get_params(), self.vocabulary_, tokenized, seed=seed, verbose=self.verbose)
         if self.verbose and matrix is not None:
             tqdm.write(f"word vectors ready in {self.embeddings_seconds_:.1f} s")
+        return matrix, found
+
+    def _build_module(self, matrix, found):
+        params = self.get_params()
         module = recipe.network(params, vocabulary_size=len(self.vocabulary_), n_classes=len(self.classes_),
                                 embedding_dim=self.embedding_dim_, generative=self._generative,
                                 matrix=matrix, found=found)
@@ -439,11 +523,12 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
             n_classes=len(self.classes_), batch_size=self.batch_size, learning_rate=self.learning_rate,
             interval=self.validation_interval_, lr_patience=self.lr_patience,
             n_iter_no_change=self.n_iter_no_change, max_updates=self.max_updates,
-            mixed_precision=self.mixed_precision, history_terms=self._history_terms, verbose=self.verbose,
+            mixed_precision=self.mixed_precision, history_terms=self._history_terms,
+            ema_decay=self.ema_decay, verbose=self.verbose,
         )
 
-    def _train(self, module, data, state):
-        if data.ids_val is not None and len(data.ids_val) < _SMALL_VALIDATION:
+    def _train(self, module, data, state, warn_small=True):
+        if warn_small and data.ids_val is not None and len(data.ids_val) < _SMALL_VALIDATION:
             warnings.warn(
                 f"The validation set has {len(data.ids_val)} documents: its accuracy moves in steps of "
                 f"{100 / len(data.ids_val):.0f} points, a weak guide for early stopping. Pass "
@@ -609,8 +694,8 @@ class SupervisedTextClassifier(_BaseTextClassifier):
         self, *, embedding_dim="auto", hidden_size=100, dropout=0.5, vocabulary_size=10000,
         max_length=400, embeddings=None, freeze_embeddings=False, batch_size=32,
         learning_rate=4e-3, mixed_precision=False, validation_interval="auto", lr_patience=4,
-        n_iter_no_change=8, max_updates=20000, validation_fraction=0.1, random_state=None,
-        device="auto", n_threads=None, warm_start=False, verbose=0,
+        n_iter_no_change=8, max_updates=20000, validation_fraction=0.1, validation_folds=None,
+        ema_decay=None, random_state=None, device="auto", n_threads=None, warm_start=False, verbose=0,
     ):
         parameters = dict(locals())
         del parameters["self"]
@@ -694,6 +779,17 @@ class SSVAETextClassifier(_BaseTextClassifier):
         intervals: the weight reaches 1 within the ``n_iter_no_change`` checks any fit runs
         (the authors: 3,000).
 
+    bow_weight : float, default=0.0
+        Weight of a bag-of-words term added to the LSTM decoder's -log p(x|y,z): a softmax
+        over the vocabulary, log-linear in y (and z), that predicts every word of the document
+        regardless of order, so that y and z must carry what the document is about
+        (docs/objectives.md). 0 is the paper's model exactly: no weight of it is created.
+
+    decoder_max_length : int or None, default=None
+        The LSTM decoder reconstructs only the first this many tokens of each document (the
+        encoders and the bag-of-words term still read all of it): cheaper updates on long
+        documents. None reconstructs every token, as the paper does.
+
 {common_parameters}
 
     Attributes
@@ -738,19 +834,22 @@ class SSVAETextClassifier(_BaseTextClassifier):
         "z_gradient": [StrOptions({"stl", "analytic"})],
         "kl_warmup": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "kl_ramp": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "bow_weight": [Interval(Real, 0, None, closed="left")],
+        "decoder_max_length": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     _generative = True
-    _history_terms = ("supervised_loss", "reconstruction", "kl_z", "kl_y", "kl_weight")
+    _history_terms = ("supervised_loss", "reconstruction", "bag_of_words", "kl_z", "kl_y", "kl_weight")
 
     def __init__(
         self, *, alpha=1000.0, use_kl=True, use_z=True, z_dim=32, y_dim=32, decoder_size=300,
         shared_encoder=False, output_layer="adaptive", unlabeled_y="gumbel", temperature=1.0, z_gradient="stl",
-        kl_warmup="auto", kl_ramp="auto", embedding_dim="auto", hidden_size=100, dropout=0.5,
-        vocabulary_size=10000, max_length=400, embeddings=None, freeze_embeddings=False,
-        batch_size=32, learning_rate=4e-3, mixed_precision=False, validation_interval="auto",
-        lr_patience=4, n_iter_no_change=8, max_updates=20000, validation_fraction=0.1,
-        random_state=None, device="auto", n_threads=None, warm_start=False, verbose=0,
+        kl_warmup="auto", kl_ramp="auto", bow_weight=0.0, decoder_max_length=None, embedding_dim="auto",
+        hidden_size=100, dropout=0.5, vocabulary_size=10000, max_length=400, embeddings=None,
+        freeze_embeddings=False, batch_size=32, learning_rate=4e-3, mixed_precision=False,
+        validation_interval="auto", lr_patience=4, n_iter_no_change=8, max_updates=20000,
+        validation_fraction=0.1, validation_folds=None, ema_decay=None, random_state=None, device="auto",
+        n_threads=None, warm_start=False, verbose=0,
     ):
         parameters = dict(locals())
         del parameters["self"]

@@ -11,6 +11,8 @@ packed run: each recurrence reads a document's real words before any padding, an
 positions are dropped before any loss.
 """
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -19,8 +21,8 @@ from torch.distributions import Normal
 from .text import PAD_ID
 
 __all__ = [
-    "DIV_VALUE", "OUTPUT_LAYERS", "PXGivenYZ", "QYGivenX", "QZGivenX", "SSVAE", "SentenceEncoder",
-    "WordEmbedding", "adaptive_cutoffs", "make_optimizer",
+    "DIV_VALUE", "OUTPUT_LAYERS", "BagOfWords", "FoldEnsemble", "PXGivenYZ", "QYGivenX", "QZGivenX", "SSVAE",
+    "SentenceEncoder", "WordEmbedding", "adaptive_cutoffs", "make_optimizer",
 ]
 
 OUTPUT_LAYERS = ("adaptive", "full")
@@ -172,6 +174,27 @@ class PXGivenYZ(nn.Module):
         )
 
 
+class BagOfWords(nn.Module):
+    """The bag-of-words view of p(x|y,z): one softmax over the vocabulary, a log-linear function
+    of y (and z), that every token of the document is drawn from, in any order.
+
+    Unlike the LSTM decoder it cannot explain a word by the words before it, so what the
+    document is about must come through y and z (Miao et al. 2016; Gururangan et al. 2019).
+    """
+
+    def __init__(self, *, vocabulary_size, n_classes, z_dim):
+        super().__init__()
+        self.linear = nn.Linear(n_classes + z_dim, vocabulary_size)
+
+    def forward(self, tokens, lengths, y, z=None):
+        """-sum over the document's real tokens of log p(word|y,z): shape (batch,)."""
+        latent = y if z is None else torch.cat([y, z], dim=-1)
+        log_p = self.linear(latent).log_softmax(-1)
+        real = torch.arange(tokens.size(1), device=tokens.device) < lengths.to(tokens.device).unsqueeze(1)
+        counts = torch.zeros_like(log_p).scatter_add_(1, tokens, real.to(log_p.dtype))
+        return -(counts * log_p).sum(-1)
+
+
 class SSVAE(nn.Module):
     """Embedding, y's encoder and q(y|x), and, when generative, q(z|x) and p(x|y,z).
 
@@ -180,14 +203,15 @@ class SSVAE(nn.Module):
     baseline's network), and the options of z and of the decoder are not needed.
     ``use_z=False`` builds no q(z|x) and feeds no z to the decoder. q(z|x) reads the words with
     its own BiLSTM (``z_encoder``, the paper's architecture), or with y's when
-    ``shared_encoder`` is True. Sizes below 1 and unknown output layers are refused, as torch's
+    ``shared_encoder`` is True. ``bag_of_words`` adds :class:`BagOfWords` (``p_bag``); without
+    it no such weight exists, so the network and its random initialisation are the paper's. Sizes below 1 and unknown output layers are refused, as torch's
     own modules do.
     """
 
     def __init__(
         self, *, vocabulary_size, n_classes, embedding_dim, hidden_size, dropout, generative=False,
         use_z=None, z_dim=None, y_dim=None, decoder_size=None, output_layer=None, shared_encoder=None,
-        cutoffs=None, div_value=DIV_VALUE,
+        cutoffs=None, div_value=DIV_VALUE, bag_of_words=False,
     ):
         super().__init__()
         sizes = dict(vocabulary_size=vocabulary_size, n_classes=n_classes, embedding_dim=embedding_dim,
@@ -202,7 +226,7 @@ class SSVAE(nn.Module):
         self.embedding = WordEmbedding(vocabulary_size, embedding_dim, padding_idx=PAD_ID)
         self.encoder = SentenceEncoder(embedding_dim, hidden_size, dropout)
         self.q_y = QYGivenX(self.encoder.output_size, n_classes)
-        self.q_z = self.z_encoder = self.p_x = None
+        self.q_z = self.z_encoder = self.p_x = self.p_bag = None
         if not generative:
             return
         if use_z:
@@ -214,6 +238,9 @@ class SSVAE(nn.Module):
             y_dim=y_dim, z_dim=z_dim if use_z else 0, hidden_size=decoder_size, dropout=dropout,
             output_layer=output_layer, cutoffs=cutoffs, div_value=div_value,
         )
+        if bag_of_words:
+            self.p_bag = BagOfWords(vocabulary_size=vocabulary_size, n_classes=n_classes,
+                                    z_dim=z_dim if use_z else 0)
 
     def encode(self, tokens, lengths):
         """Embeddings of the words, and the sentence states read by q(y|x) and by q(z|x).
@@ -230,6 +257,21 @@ class SSVAE(nn.Module):
     def classify(self, tokens, lengths):
         """Logits of q(y|x); runs neither z's encoder nor the decoder."""
         return self.q_y(self.encoder(self.embedding(tokens), lengths))
+
+
+class FoldEnsemble(nn.Module):
+    """k classifiers fitted on k folds, answering as one: q(y|x) is the mean of their q(y|x).
+
+    ``classify`` returns the log of that mean, logits whose softmax is the average.
+    """
+
+    def __init__(self, modules):
+        super().__init__()
+        self.folds = nn.ModuleList(modules)
+
+    def classify(self, tokens, lengths):
+        log_q = torch.stack([fold.classify(tokens, lengths).log_softmax(-1) for fold in self.folds])
+        return torch.logsumexp(log_q, dim=0) - math.log(len(self.folds))
 
 
 def make_optimizer(module, learning_rate, **options):

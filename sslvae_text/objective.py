@@ -78,7 +78,8 @@ def supervised_loss(model, tokens, lengths, labels):
     return loss, {"supervised_loss": loss.item()}
 
 
-def ssvae_loss(model, tokens, lengths, labels, *, alpha, beta, use_kl, unlabeled_y, temperature, z_gradient):
+def ssvae_loss(model, tokens, lengths, labels, *, alpha, beta, use_kl, unlabeled_y, temperature, z_gradient,
+               bow_weight, decoder_length):
     """Negative objective of one update on a batch that holds labeled and unlabeled rows.
 
     Parameters
@@ -102,6 +103,12 @@ def ssvae_loss(model, tokens, lengths, labels, *, alpha, beta, use_kl, unlabeled
         Gumbel-softmax temperature.
     z_gradient : {"stl", "analytic"}
         Gradient of KL(q(z|x) || p(z)): sticking-the-landing (the paper) or the closed form's.
+    bow_weight : float
+        Weight of the bag-of-words term of -log p(x|y,z) (``model.p_bag``), added to the LSTM
+        decoder's. Ignored, and nothing computed, when the model has no ``p_bag``.
+    decoder_length : int or None
+        The LSTM decoder reconstructs the first ``decoder_length`` tokens of each document
+        (all when None); the encoders and the bag-of-words term read the whole document.
 
     Returns
     -------
@@ -129,17 +136,26 @@ def ssvae_loss(model, tokens, lengths, labels, *, alpha, beta, use_kl, unlabeled
 
     # p(x|y,z): y is one-hot when observed; for unlabeled rows a soft sample, or every class in turn.
     one_hot = F.one_hot(labels.clamp(min=0), n_classes).to(embedded.dtype)
+
+    def decode(rows, y):
+        return _reconstruction(model, embedded[rows], tokens[rows], lengths[rows], y,
+                               None if z is None else z[rows], decoder_length)
+
     if unlabeled_y == "gumbel" or n_unlabeled == 0:
         y = one_hot.clone()
         y[~labeled] = F.gumbel_softmax(y_logits[~labeled], tau=temperature, hard=False).to(y.dtype)
-        expected_nll = model.p_x(embedded, tokens, lengths, y, z)
+        nll = decode(slice(None), y)
     else:
-        expected_nll = _enumerate_classes(model, embedded, tokens, lengths, labeled, one_hot, y_logits, z)
+        nll = _enumerate_classes(decode, labeled, one_hot, y_logits)
+    lstm_nll, bow_nll = nll
+    expected_nll = lstm_nll if bow_nll is None else lstm_nll + bow_weight * bow_nll
 
-    reconstruction = expected_nll.sum()
+    reconstruction = lstm_nll.sum()
     loss_labeled = expected_nll[labeled].sum() + alpha * supervised
     loss_unlabeled = expected_nll[~labeled].sum()
     terms = {"reconstruction": reconstruction.item() / tokens.size(0)}
+    if bow_nll is not None:
+        terms["bag_of_words"] = bow_nll.mean().item()
     if n_labeled:
         terms["supervised_loss"] = supervised.item() / n_labeled
     if kl_z is not None:
@@ -154,20 +170,36 @@ def ssvae_loss(model, tokens, lengths, labels, *, alpha, beta, use_kl, unlabeled
     return loss, terms
 
 
-def _enumerate_classes(model, embedded, tokens, lengths, labeled, one_hot, y_logits, z):
-    """-log p(x|y,z) of each row: exact expectation under q(y|x) for the unlabeled rows.
+def _reconstruction(model, embedded, tokens, lengths, y, z, decoder_length):
+    """-log p(x|y,z) of each row: the LSTM decoder's, over the first ``decoder_length`` tokens,
+    and the bag-of-words term's over all of them (None when the model has none)."""
+    if decoder_length is not None and tokens.size(1) > decoder_length:
+        lstm = model.p_x(embedded[:, :decoder_length], tokens[:, :decoder_length].contiguous(),
+                         lengths.clamp(max=decoder_length), y, z)
+    else:
+        lstm = model.p_x(embedded, tokens, lengths, y, z)
+    return lstm, None if model.p_bag is None else model.p_bag(tokens, lengths, y, z)
 
-    Each unlabeled row is decoded once per class; labeled rows once, with their label.
+
+def _enumerate_classes(decode, labeled, one_hot, y_logits):
+    """The terms of -log p(x|y,z) of each row: exact expectations under q(y|x) for the unlabeled rows.
+
+    ``decode(rows, y)`` gives the terms of the rows ``rows`` decoded with ``y``. Each unlabeled
+    row is decoded once per class; labeled rows once, with their label.
     """
     n_classes = y_logits.size(-1)
     unlabeled = (~labeled).nonzero().squeeze(-1)
     rows = torch.cat([labeled.nonzero().squeeze(-1), unlabeled.repeat_interleave(n_classes)])
     classes = torch.eye(n_classes, dtype=one_hot.dtype, device=one_hot.device).repeat(len(unlabeled), 1)
-    y = torch.cat([one_hot[labeled], classes])
-    nll = model.p_x(embedded[rows], tokens[rows], lengths[rows], y, None if z is None else z[rows])
     n_labeled = int(labeled.sum())
-    expected = torch.empty(tokens.size(0), dtype=nll.dtype, device=nll.device)
-    expected[labeled] = nll[:n_labeled]
     q_y = y_logits[unlabeled].softmax(-1)
-    expected[unlabeled] = (q_y * nll[n_labeled:].view(-1, n_classes)).sum(-1)
-    return expected
+    expectations = []
+    for nll in decode(rows, torch.cat([one_hot[labeled], classes])):
+        if nll is None:
+            expectations.append(None)
+            continue
+        expected = torch.empty(labeled.size(0), dtype=nll.dtype, device=nll.device)
+        expected[labeled] = nll[:n_labeled]
+        expected[unlabeled] = (q_y * nll[n_labeled:].view(-1, n_classes)).sum(-1)
+        expectations.append(expected)
+    return expectations

@@ -57,7 +57,8 @@ def network(params, *, vocabulary_size, n_classes, embedding_dim, generative, ma
         options.update(
             generative=True, use_z=params["use_z"], z_dim=params["z_dim"], y_dim=params["y_dim"],
             decoder_size=params["decoder_size"], output_layer=params["output_layer"],
-            shared_encoder=params["shared_encoder"], cutoffs=cutoffs, div_value=div_value)
+            shared_encoder=params["shared_encoder"], cutoffs=cutoffs, div_value=div_value,
+            bag_of_words=params["bow_weight"] > 0)
     module = SSVAE(**options)
     if matrix is not None:
         with torch.no_grad():
@@ -79,5 +80,6 @@ def objective(params, *, generative, interval):
         kl_warmup=interval if params["kl_warmup"] == "auto" else params["kl_warmup"],
         kl_ramp=2 * interval if params["kl_ramp"] == "auto" else params["kl_ramp"],
         unlabeled_y=params["unlabeled_y"], temperature=params["temperature"],
-        z_gradient=params["z_gradient"],
+        z_gradient=params["z_gradient"], bow_weight=params["bow_weight"],
+        decoder_length=params["decoder_max_length"],
     )

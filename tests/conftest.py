@@ -26,7 +26,7 @@ def tiny_supervised(**params):
 
 def ssvae_loss(model, tokens, lengths, labels, **options):
     """objective.ssvae_loss with the estimator's sampling options unless given."""
-    defaults = dict(unlabeled_y="gumbel", temperature=1.0, z_gradient="stl")
+    defaults = dict(unlabeled_y="gumbel", temperature=1.0, z_gradient="stl", bow_weight=0.0, decoder_length=None)
     return objective.ssvae_loss(model, tokens, lengths, labels, **{**defaults, **options})
 
 

@@ -452,11 +452,11 @@ def test_the_defaults_are_the_documented_settings():
                   max_length=400, embeddings=None, freeze_embeddings=False, batch_size=32,
                   learning_rate=4e-3, mixed_precision=False, validation_interval="auto",
                   lr_patience=4, n_iter_no_change=8, max_updates=20000, validation_fraction=0.1,
-                  random_state=None, device="auto", n_threads=None, warm_start=False, verbose=0)
+                  validation_folds=None, ema_decay=None, random_state=None, device="auto", n_threads=None, warm_start=False, verbose=0)
     ssvae = dict(shared, alpha=1000.0, use_kl=True, use_z=True, z_dim=32, y_dim=32,
                  decoder_size=300, shared_encoder=False, output_layer="adaptive",
                  unlabeled_y="gumbel", temperature=1.0, z_gradient="stl", kl_warmup="auto",
-                 kl_ramp="auto")
+                 kl_ramp="auto", bow_weight=0.0, decoder_max_length=None)
     assert SupervisedTextClassifier().get_params() == shared
     assert SSVAETextClassifier().get_params() == ssvae
     # the network and the objective have no defaults of their own: the recipe passes the estimator's
@@ -695,3 +695,64 @@ def test_any_input_fits_correctly_or_is_refused_by_name(data, container, make):
     assert {type(v) for v in clf.classes_.tolist()} <= {int, float, str}
     predicted = clf.predict(X)
     assert len(predicted) == len(documents) and set(predicted.tolist()) <= set(clf.classes_.tolist())
+
+
+def test_bow_weight_0_fits_and_predicts_as_the_papers_model(corpus):
+    """predict_proba of a default fit before the bag-of-words term existed (torch 2.13, CPU)."""
+    X, y, X_u, X_test, _ = corpus
+    clf = tiny_ssvae().fit(X, y, X_unlabeled=X_u)
+    assert clf.module_.p_bag is None and clf.history_[0]["bag_of_words"] is None
+    expected = [[0.3676332167186049, 0.29648757363640654, 0.3358792096449887],
+                [0.37093784377051625, 0.30608092928786124, 0.32298122694162246],
+                [0.31270590991633196, 0.3178176586244912, 0.3694764314591768]]
+    np.testing.assert_allclose(clf.predict_proba(X_test[:3]), expected, rtol=1e-5)
+    with_bow = tiny_ssvae(bow_weight=0.5).fit(X, y, X_unlabeled=X_u)
+    assert with_bow.module_.p_bag is not None and with_bow.history_[0]["bag_of_words"] > 0
+
+
+# -- cross-fitted selection ---------------------------------------------------------------------
+
+def test_validation_folds_hold_out_every_labeled_document_exactly_once(corpus, monkeypatch):
+    X, y, X_u, _, _ = corpus
+    X_all, y_all = list(X) + list(X_u[:5]), list(y) + [-1] * 5  # unlabeled rows are not folded
+    calls = record_train(monkeypatch)
+    clf = tiny_ssvae(validation_folds=3).fit(X_all, y_all, X_unlabeled=X_u[5:])
+    held_out = [fold["validation_rows"] for fold in clf.folds_]
+    assert len(calls) == 3 and sorted(np.concatenate(held_out).tolist()) == list(range(len(X)))
+    encoded = clf._encode(X)
+    for rows, call in zip(held_out, calls):
+        trained = np.setdiff1d(np.arange(len(X)), rows)
+        assert [list(ids) for ids in call["ids_val"]] == [list(encoded[i]) for i in rows]
+        assert sorted(map(tuple, call["ids_train"])) == sorted(tuple(encoded[i]) for i in trained)
+        assert len(call["ids_unlabeled"]) == len(X_u)
+    per_class = np.array([[np.sum(np.asarray(y)[rows] == c) for c in clf.classes_] for rows in held_out])
+    assert (per_class.max(0) - per_class.min(0) <= 1).all()  # stratified
+    assert clf.n_updates_ == sum(fold["n_updates"] for fold in clf.folds_) == 3 * 4
+    assert [record["fold"] for record in clf.history_] == [0, 0, 1, 1, 2, 2]
+
+
+def test_validation_folds_predict_the_mean_of_the_folds_probabilities(corpus):
+    X, y, X_u, X_test, _ = corpus
+    clf = tiny_ssvae(validation_folds=2).fit(X, y, X_unlabeled=X_u)
+    networks = list(clf.module_.folds)
+    assert len(networks) == 2 and not torch.equal(networks[0].q_y.linear.weight, networks[1].q_y.linear.weight)
+    ids = clf._encode(X_test)
+    per_fold = [np.exp(training.log_probabilities(training.predict_logits(n, ids, 3))) for n in networks]
+    np.testing.assert_allclose(clf.predict_proba(X_test), np.mean(per_fold, axis=0), rtol=1e-5)
+    # the score is that of each kept network on its own fold, pooled over every label
+    folds = clf.folds_
+    pooled = sum(f["best_validation_score"] * len(f["validation_rows"]) for f in folds) / len(X)
+    assert clf.best_validation_score_ == pytest.approx(pooled)
+    assert clf.best_iteration_ == [f["best_iteration"] for f in folds]
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X_test), clf.predict_proba(X_test))
+
+
+def test_validation_folds_give_way_to_validation_data_and_refuse_a_warm_start(corpus):
+    X, y, X_u, X_test, y_test = corpus
+    clf = tiny_supervised(validation_folds=3).fit(X, y, validation_data=(X_test, y_test))
+    assert not hasattr(clf, "folds_") and clf.n_labeled_ == len(X)
+    with pytest.raises(ValueError, match="warm_start does not continue a cross-fitted fit"):
+        tiny_supervised(validation_folds=3, warm_start=True).fit(X, y)
+    with pytest.raises(ValueError, match="validation_folds=7 is more than the 6 labeled"):
+        tiny_supervised(validation_folds=7).fit(X[:6], y[:6])

@@ -348,6 +348,23 @@ def test_random_vectors_keep_their_fingerprint(scripts):
     assert args.settings.fingerprint() == hashlib.sha1(json.dumps(before, sort_keys=True).encode()).hexdigest()[:8]
 
 
+def test_the_options_beyond_the_paper_reach_the_estimators_and_the_fingerprint(scripts):
+    ex = scripts["_experiments"]
+    argv = ["--results", "r", "--bow-weight", "1", "--decoder-max-length", "64", "--ema-decay", "0.99",
+            "--validation-folds", "5"]
+    settings = ex.finish_args(ex.parser("", "t.py").parse_args(argv), argv).settings
+    ssvae = settings.estimator("SSVAE-{KL,z}", "imdb", run=0)
+    assert (ssvae.bow_weight, ssvae.decoder_max_length, ssvae.ema_decay, ssvae.validation_folds) == (
+        1.0, 64, 0.99, 5)
+    supervised = settings.estimator("Supervised", "imdb", run=0)
+    assert (supervised.ema_decay, supervised.validation_folds) == (0.99, 5)
+    fingerprints = {settings.fingerprint(), ex.FitSettings(data=True).fingerprint()}
+    for name in ("bow_weight", "decoder_max_length", "ema_decay", "validation_folds"):
+        fingerprints.add(dataclasses.replace(ex.FitSettings(data=True), **{name: getattr(settings, name)})
+                         .fingerprint())
+    assert len(fingerprints) == 6  # each option is a configuration of its own
+
+
 def test_an_option_is_one_field_of_the_settings(scripts):
     ex = scripts["_experiments"]
 

@@ -442,7 +442,8 @@ def _update_batch():
 
 def test_an_update_cut_into_pieces_makes_the_same_step_and_terms_as_the_whole_batch(monkeypatch):
     loss_fn = ssvae_objective(alpha=2.0, use_kl=True, kl_warmup=0, kl_ramp=0,
-                              unlabeled_y="enumerate", temperature=1.0, z_gradient="stl")
+                              unlabeled_y="enumerate", temperature=1.0, z_gradient="stl", bow_weight=0.0,
+                              decoder_length=None)
     pieces = []
     real = training.update_pieces
     monkeypatch.setattr(training, "update_pieces", lambda *a: pieces.append(real(*a)) or pieces[-1])
@@ -482,7 +483,7 @@ def test_an_update_computes_in_bfloat16_only_with_mixed_precision(mixed_precisio
     seen = []
     module.q_y.linear.register_forward_hook(lambda m, args, out: seen.append(out.dtype))
     loss_fn = ssvae_objective(alpha=1.0, use_kl=False, kl_warmup=0, kl_ramp=0, unlabeled_y="gumbel",
-                              temperature=1.0, z_gradient="stl")
+                              temperature=1.0, z_gradient="stl", bow_weight=0.0, decoder_length=None)
     training.update(module, make_optimizer(module, 0.01), loss_fn, *_update_batch(), step=0,
                     mixed_precision=mixed_precision)
     assert set(seen) == {dtype}
@@ -739,3 +740,67 @@ def test_the_progress_bar_counts_updates_and_fits_80_columns(corpus, capsys):
     assert frames and any("12/12 updates" in f for f in frames)
     assert max(len(f.strip()) for f in frames) <= 80
     assert [line.split(":")[0] for line in out.splitlines()] == ["check 1", "check 2", "check 3"]
+
+
+# -- averaged weights ---------------------------------------------------------------------------
+
+def _hand_ema(snapshots, decay):
+    """The exponential moving average of recorded weights: the first, then d * avg + (1 - d) * w."""
+    average = {k: v.clone() for k, v in snapshots[0].items()}
+    for weights in snapshots[1:]:
+        for name, value in weights.items():
+            if value.is_floating_point():
+                average[name] = decay * average[name] + (1 - decay) * value
+    return average
+
+
+def _snapshot_every_update(monkeypatch):
+    snapshots = []
+    real = training.update
+
+    def update_and_snapshot(module, *args, **kwargs):
+        terms = real(module, *args, **kwargs)
+        snapshots.append({k: v.clone() for k, v in module.state_dict().items()})
+        return terms
+
+    monkeypatch.setattr(training, "update", update_and_snapshot)
+    return snapshots
+
+
+def test_averaged_weights_are_the_moving_average_of_the_updates_and_predict(corpus, monkeypatch):
+    X, y, X_u, X_test, _ = corpus
+    snapshots = _snapshot_every_update(monkeypatch)
+    clf = tiny_ssvae(ema_decay=0.6, validation_fraction=None, max_updates=5).fit(X, y, X_unlabeled=X_u)
+    assert len(snapshots) == 5
+    average = _hand_ema(snapshots, 0.6)
+    for name, value in clf.module_.state_dict().items():
+        torch.testing.assert_close(value, average[name])
+    assert not torch.allclose(average["q_y.linear.weight"], snapshots[-1]["q_y.linear.weight"])
+    # predictions are those of the averaged weights
+    network = recipe.network(clf.get_params(), vocabulary_size=len(clf.vocabulary_), n_classes=3,
+                             embedding_dim=8, generative=True)
+    network.load_state_dict(average)
+    logits = training.predict_logits(network, clf._encode(X_test), 3)
+    np.testing.assert_allclose(clf.predict_proba(X_test), np.exp(training.log_probabilities(logits)))
+
+
+def test_averaged_weights_are_the_ones_validated_and_kept(corpus, monkeypatch):
+    X, y, X_u, _, _ = corpus
+    snapshots = _snapshot_every_update(monkeypatch)
+    checked = []
+
+    def logits(module, ids, n_classes):
+        checked.append({k: v.clone() for k, v in module.state_dict().items()})
+        return np.zeros((len(ids), n_classes))
+
+    scores = iter([(0.5, 1.0), (0.7, 1.0), (0.6, 1.0)])
+    monkeypatch.setattr(training, "predict_logits", logits)
+    monkeypatch.setattr(training, "validation_scores", lambda logits, y: next(scores))
+    clf = tiny_ssvae(ema_decay=0.5, max_updates=6).fit(X, y, X_unlabeled=X_u)
+    assert clf.best_iteration_ == 2 and len(checked) == 3
+    for check, n_updates in enumerate([2, 4, 6]):
+        average = _hand_ema(snapshots[:n_updates], 0.5)
+        for name, value in checked[check].items():
+            torch.testing.assert_close(value, average[name])
+    for name, value in clf.module_.state_dict().items():  # the best check's average is kept
+        torch.testing.assert_close(value, checked[1][name])
