@@ -180,9 +180,9 @@ _COMMON_ATTRIBUTES = """\
     history_ : list of dict
         One entry per validation check: ``iteration`` (the check's number), ``updates``
         (updates so far), the mean training terms since the previous check
-        (``supervised_loss`` and, for the SSVAE, ``reconstruction``, ``kl_z``, ``kl_y`` and
-        ``kl_weight``, and ``bag_of_words`` with ``bow_weight``), ``valid_accuracy``, ``valid_log_loss``, ``learning_rate`` and
-        ``seconds``. Plain Python numbers (or None for a term the objective does not have).
+        (``supervised_loss`` and, for the SSVAE, ``reconstruction``, ``kl_z``, ``kl_y``,
+        ``kl_weight`` and, with ``bow_weight``, ``bag_of_words``), ``valid_accuracy``,
+        ``valid_log_loss``, ``learning_rate`` and ``seconds``. Plain Python numbers (or None for a term the objective does not have).
 
     n_labeled_ : int
         Labeled documents trained on (the validation ones excluded).
@@ -223,10 +223,10 @@ _COMMON_ATTRIBUTES = """\
         Size of the word embeddings (``embedding_dim`` with "auto" resolved).
 
     termination_condition_ : {"no_change", "max_updates", "diverged", "interrupted"}
-        Why training stopped (with ``validation_folds``, the last fold's; ``folds_`` has each). "diverged": a loss or a weight became NaN or infinite; the
-        weights of the best validation check are kept and a ``ConvergenceWarning`` suggests a
-        lower learning rate (before any check has scored, ``fit`` raises a ``ValueError``
-        instead). After Ctrl-C (``KeyboardInterrupt``) the best weights so far are
+        Why training stopped (with ``validation_folds``, the last fold's; ``folds_`` has
+        each). "diverged": a loss or a weight became NaN or infinite; the weights of the
+        best validation check are kept and a ``ConvergenceWarning`` suggests a lower
+        learning rate (before any check has scored, ``fit`` raises a ``ValueError`` instead). After Ctrl-C (``KeyboardInterrupt``) the best weights so far are
         restored, the fitted attributes are set, and the interrupt propagates: the estimator
         can predict, and a search or script around it stops.
 

@@ -204,8 +204,8 @@ class SSVAE(nn.Module):
     ``use_z=False`` builds no q(z|x) and feeds no z to the decoder. q(z|x) reads the words with
     its own BiLSTM (``z_encoder``, the paper's architecture), or with y's when
     ``shared_encoder`` is True. ``bag_of_words`` adds :class:`BagOfWords` (``p_bag``); without
-    it no such weight exists, so the network and its random initialisation are the paper's. Sizes below 1 and unknown output layers are refused, as torch's
-    own modules do.
+    it no such weight exists, so the network and its random initialisation are the paper's.
+    Sizes below 1 and unknown output layers are refused, as torch's own modules do.
     """
 
     def __init__(

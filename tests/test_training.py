@@ -64,17 +64,23 @@ def test_learning_rate_cut_and_early_stop_follow_the_paper(corpus, monkeypatch):
     assert rates[5:] == pytest.approx([0.001] * 4)  # the counter restarts after a cut
 
 
-def test_no_validation_trains_max_updates_and_keeps_the_last_weights(corpus, monkeypatch):
-    X, y, _, _, _ = corpus
-    after_each_update = []
+def _snapshot_every_update(monkeypatch):
+    """Wrap training.update; keep the weights after every update."""
+    snapshots = []
     real = training.update
 
     def update_and_snapshot(module, *args, **kwargs):
         terms = real(module, *args, **kwargs)
-        after_each_update.append({k: v.clone() for k, v in module.state_dict().items()})
+        snapshots.append({k: v.clone() for k, v in module.state_dict().items()})
         return terms
 
     monkeypatch.setattr(training, "update", update_and_snapshot)
+    return snapshots
+
+
+def test_no_validation_trains_max_updates_and_keeps_the_last_weights(corpus, monkeypatch):
+    X, y, _, _, _ = corpus
+    after_each_update = _snapshot_every_update(monkeypatch)
     clf = tiny_supervised(validation_fraction=None, max_updates=6).fit(X, y)
     assert clf.n_iter_ == clf.best_iteration_ == 3 and clf.best_validation_score_ is None
     assert clf.n_updates_ == 6 and clf.termination_condition_ == "max_updates"
@@ -752,19 +758,6 @@ def _hand_ema(snapshots, decay):
             if value.is_floating_point():
                 average[name] = decay * average[name] + (1 - decay) * value
     return average
-
-
-def _snapshot_every_update(monkeypatch):
-    snapshots = []
-    real = training.update
-
-    def update_and_snapshot(module, *args, **kwargs):
-        terms = real(module, *args, **kwargs)
-        snapshots.append({k: v.clone() for k, v in module.state_dict().items()})
-        return terms
-
-    monkeypatch.setattr(training, "update", update_and_snapshot)
-    return snapshots
 
 
 def test_averaged_weights_are_the_moving_average_of_the_updates_and_predict(corpus, monkeypatch):
