@@ -12,6 +12,8 @@ score is best) stand the classic peers on the same documents.
     python examples/few_labels.py --data-home ../shared/data --results results/few_labels \\
         --embeddings fasttext --datasets yelp --n-jobs 2 --threads 1
     python examples/few_labels.py --quick --results /tmp/few
+    python examples/few_labels.py --data-home ../shared/data --results results/few_50k \\
+        --datasets yelp --n-unlabeled 50000
 
 Writes ``runs.jsonl`` (resumable), ``few_labels.csv`` and ``few_labels.md`` into ``--results``.
 """
@@ -57,9 +59,13 @@ def write_report(log, args, config, notes):
             rows.append(row)
     lines = ex.header_lines("Few labels: test accuracy (%) with the estimators' defaults", args, notes)
     lines += [ex.markdown_table(header, rows), "",
-              f"Mean(std, ddof=1) over runs {', '.join(map(str, args.runs))}; best in bold. The labeled "
-              "documents include the validation set the estimators hold out (validation_fraction=0.1); "
-              "10,000 unlabeled documents where the corpus has them.", ""]
+              f"Mean(std, ddof=1) over runs {', '.join(map(str, args.runs))}; best in bold. "
+              + ("No validation set: the estimators train on every labeled document for "
+                 f"{args.settings.max_updates or 'max_updates'} updates; " if args.settings.no_validation else
+                 "The labeled documents include the validation set the estimators hold out "
+                 "(validation_fraction=0.1); ")
+              + (f"{args.n_unlabeled:,} unlabeled documents." if args.n_unlabeled else
+                 "10,000 unlabeled documents where the corpus has them."), ""]
     ex.write_text(Path(args.results) / "few_labels.md", "\n".join(lines))
     ex.write_csv(Path(args.results) / "few_labels.csv",
                  ex.csv_rows(log, config, selected, tests={(d, d) for d in args.datasets}), ex.CSV_FIELDS)
@@ -69,6 +75,8 @@ def main(argv=None):
     ap = ex.parser(__doc__, Path(__file__).name)
     ap.add_argument("--n-labeled", nargs="+", type=int, default=[50, 200],
                     help="labeled documents in all, the validation set included (default: 50 200)")
+    ap.add_argument("--n-unlabeled", type=int, default=None,
+                    help="unlabeled documents per run (default: the protocol's 10,000, or what the corpus has)")
     ap.set_defaults(datasets=["yelp", "ag_news", "dbpedia"],
                     objectives=["supervised", "ssvae-kl-z", "tfidf-logreg", "self-training"], runs=[0, 1, 2])
     ap.set_defaults(alphas=[SSVAETextClassifier().alpha])  # the estimator's default
@@ -76,7 +84,8 @@ def main(argv=None):
     if args.quick:
         args.n_labeled = [n for n in args.n_labeled if n <= 30] or [20]
     log = ex.RunLog(args.results)
-    config = args.settings.fingerprint(extra={"few_labels": True})
+    extra = {"few_labels": True} | ({"n_unlabeled": args.n_unlabeled} if args.n_unlabeled else {})
+    config = args.settings.fingerprint(extra=extra)
     runs, notes = ex.load_all(args.datasets, args)
     jobs = [job for n in args.n_labeled for dataset in args.datasets
             for job in ex.make_jobs(dataset, few_label_runs(runs[dataset], n), args.objectives,

@@ -129,6 +129,16 @@ def test_few_labels_quick_has_the_peers_and_no_validation_fold(scripts, tmp_path
     assert all(r["n_unlabeled"] == 60 for r in self_training)
 
 
+def test_few_labels_on_a_fixed_budget_with_more_unlabeled_documents(scripts, tmp_path):
+    argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp", "--runs", "0", "--objectives",
+            "ssvae-kl-z", "--no-validation", "--max-updates", "3", "--n-unlabeled", "90"]
+    assert scripts["few_labels"].main(argv) == 1
+    (record,) = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert (record["n_unlabeled"], record["n_updates"], record["termination"]) == (90, 3, "max_updates")
+    assert "No validation set: the estimators train on every labeled document for 3 updates; 90 unlabeled" in (
+        tmp_path / "few_labels.md").read_text()
+
+
 @pytest.mark.slow
 def test_table3_quick_times_every_variant(scripts, tmp_path):
     argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp"]
@@ -188,6 +198,8 @@ def test_quick_on_files_in_the_real_layouts(scripts, tmp_path):
     assert {r["dataset"] for r in rows} == {"yelp", "ag_news", "dbpedia"}
     assert not set(li_test) & set(scripts["_experiments"].load_runs(
         "yelp", str(home), quick=True)[0][0].X_unlabeled)
+    more, _ = scripts["_experiments"].load_runs("yelp", str(home), quick=True, n_unlabeled=150)
+    assert [len(run.X_unlabeled) for run in more] == [150] * 5 and not set(li_test) & set(more[0].X_unlabeled)
 
 
 @pytest.mark.slow
@@ -363,6 +375,12 @@ def test_the_options_beyond_the_paper_reach_the_estimators_and_the_fingerprint(s
         fingerprints.add(dataclasses.replace(ex.FitSettings(data=True), **{name: getattr(settings, name)})
                          .fingerprint())
     assert len(fingerprints) == 6  # each option is a configuration of its own
+    argv = ["--results", "r", "--no-validation", "--max-updates", "2000"]
+    budget = ex.finish_args(ex.parser("", "t.py").parse_args(argv), argv).settings
+    fixed = budget.estimator("SSVAE-{KL,z}", "yelp", run=0)
+    assert (fixed.validation_fraction, fixed.max_updates) == (None, 2000)
+    assert settings.estimator("SSVAE-{KL,z}", "yelp", run=0).validation_fraction == 0.1
+    assert budget.fingerprint() != dataclasses.replace(budget, no_validation=False).fingerprint()
 
 
 def test_an_option_is_one_field_of_the_settings(scripts):

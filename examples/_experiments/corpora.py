@@ -150,8 +150,11 @@ def _cached_corpus(dataset, data_home, train_file):
 
 
 def load_runs(dataset, data_home=None, *, quick=False, labeled_proportion=1.0, train_file=None,
-              random_state=0, cache=None):
+              random_state=0, cache=None, n_unlabeled=None):
     """The protocol's 5 runs of ``dataset`` and a note on stand-ins ('' when canonical).
+
+    ``n_unlabeled`` replaces the protocol's number of unlabeled documents (10,000, or what the
+    corpus has) by another: IMDB's ``unsup`` reviews and Yelp's pool hold 50,000 and more.
 
     Quick mode draws few documents (``QUICK_PROTOCOL``) and, without ``data_home``, generates a
     corpus; a full run without ``data_home`` is an error. With a ``cache`` folder, the runs are
@@ -160,12 +163,13 @@ def load_runs(dataset, data_home=None, *, quick=False, labeled_proportion=1.0, t
     """
     if cache is not None and not quick:
         source = hashlib.sha1(f"{Path(data_home).resolve()}|{train_file}".encode()).hexdigest()[:8]
-        path = Path(cache) / f"runs-{dataset}-{labeled_proportion:g}-{random_state}-{source}.pkl.xz"
+        unlabeled = "" if n_unlabeled is None else f"-u{n_unlabeled}"
+        path = Path(cache) / f"runs-{dataset}-{labeled_proportion:g}-{random_state}{unlabeled}-{source}.pkl.xz"
         if path.exists():
             with lzma.open(path, "rb") as f:
                 return pickle.load(f)
         loaded = load_runs(dataset, data_home, labeled_proportion=labeled_proportion,
-                           train_file=train_file, random_state=random_state)
+                           train_file=train_file, random_state=random_state, n_unlabeled=n_unlabeled)
         path.parent.mkdir(parents=True, exist_ok=True)
         with lzma.open(path.with_suffix(".tmp"), "wb") as f:
             pickle.dump(loaded, f, protocol=pickle.HIGHEST_PROTOCOL)
@@ -174,9 +178,9 @@ def load_runs(dataset, data_home=None, *, quick=False, labeled_proportion=1.0, t
     if data_home is None and not quick:
         raise SystemExit("--data-home is required outside --quick (a folder laid out like shared/data).")
     spec = _cached_corpus(dataset, None if data_home is None else str(data_home), train_file)
-    n_labeled, n_unlabeled = spec["n_labeled"], spec["n_unlabeled"]
-    if quick:
-        n_labeled, n_unlabeled = QUICK_PROTOCOL["n_labeled"], QUICK_PROTOCOL["n_unlabeled"]
+    n_labeled = QUICK_PROTOCOL["n_labeled"] if quick else spec["n_labeled"]
+    if n_unlabeled is None:
+        n_unlabeled = QUICK_PROTOCOL["n_unlabeled"] if quick else spec["n_unlabeled"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the stand-in warning: kept in the note
         runs = paper_protocol(spec["labeled"], unlabeled=spec["unlabeled"], test=spec["test"],
@@ -192,12 +196,14 @@ def load_runs(dataset, data_home=None, *, quick=False, labeled_proportion=1.0, t
 
 
 def load_all(datasets, args, *, labeled_proportion=1.0):
-    """{dataset: the requested runs} and {dataset: stand-in note}."""
+    """{dataset: the requested runs} and {dataset: stand-in note}; ``args.n_unlabeled``, where
+    the script has it, replaces the protocol's number of unlabeled documents."""
     runs, notes = {}, {}
     for dataset in datasets:
         print(f"loading {DISPLAY[dataset]} ...", flush=True)
         all_runs, notes[dataset] = load_runs(
             dataset, args.data_home, quick=args.quick, labeled_proportion=labeled_proportion,
-            train_file=args.train_files.get(dataset), cache=args.cache)
+            train_file=args.train_files.get(dataset), cache=args.cache,
+            n_unlabeled=getattr(args, "n_unlabeled", None))
         runs[dataset] = [all_runs[i] for i in args.runs]
     return runs, notes

@@ -58,6 +58,9 @@ class FitSettings:
     validation_folds: int = _option(
         None, "cross-fitted selection: k fits, each early-stopped on its own fold, averaged "
               "(the estimators' validation_folds; default: none)", type=int)
+    no_validation: bool = _option(
+        False, "train on every labeled document for --max-updates updates, with no validation "
+               "check (the estimators' validation_fraction=None)", action="store_true")
 
     # -- the command line -------------------------------------------------------------------
 
@@ -89,6 +92,8 @@ class FitSettings:
         names = cls().get_params()
         params.update({f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                        if f.name in names and getattr(self, f.name) is not None})
+        if self.no_validation:
+            params["validation_fraction"] = None
         if alpha is not None:
             params["alpha"] = alpha
         return cls(**{k: v for k, v in params.items() if k in names})
