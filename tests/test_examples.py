@@ -129,6 +129,19 @@ def test_few_labels_quick_has_the_peers_and_no_validation_fold(scripts, tmp_path
     assert all(r["n_unlabeled"] == 60 for r in self_training)
 
 
+def test_the_cache_keeps_runs_of_another_unlabeled_count_apart(scripts, tmp_path, monkeypatch):
+    corpora = scripts["_experiments"].corpora
+    load_runs = corpora.load_runs
+    # What the cache would build, stubbed: the unlabeled count it was asked for.
+    monkeypatch.setattr(corpora, "load_runs", lambda *args, n_unlabeled=None, **kwargs: ([n_unlabeled], ""))
+    cache = tmp_path / "cache"
+    assert load_runs("yelp", str(tmp_path), cache=cache, n_unlabeled=50000)[0] == [50000]
+    assert load_runs("yelp", str(tmp_path), cache=cache)[0] == [None]  # not the 50,000 pickle
+    monkeypatch.setattr(corpora, "load_runs", None)  # from now on, only the pickles answer
+    assert load_runs("yelp", str(tmp_path), cache=cache, n_unlabeled=50000)[0] == [50000]
+    assert load_runs("yelp", str(tmp_path), cache=cache)[0] == [None]
+
+
 def test_few_labels_on_a_fixed_budget_with_more_unlabeled_documents(scripts, tmp_path):
     argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp", "--runs", "0", "--objectives",
             "ssvae-kl-z", "--no-validation", "--max-updates", "3", "--n-unlabeled", "90"]
