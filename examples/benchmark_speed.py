@@ -447,6 +447,11 @@ def _levers(args):
         if not levers[key] or set(levers[key]) - allowed:
             raise SystemExit(f"{option} takes a comma-separated list among {', '.join(sorted(allowed))}")
     levers["packages"] = [("", load_package())]
+    no_bf16 = [d for d in devices if "bf16" in levers["casts"]
+               and not sslvae_text.training.bfloat16_autocast_works(d)]
+    if no_bf16:
+        raise SystemExit(f"--autocast bf16, but {', '.join(no_bf16)} cannot run an LSTM under bfloat16 autocast "
+                         f"(torch's CPU capability: {torch.backends.cpu.get_cpu_capability()}); drop bf16")
     if args.compare:  # first, so that "x ref" is the importable package's speed-up over it
         levers["packages"].insert(0, (f"[{os.path.basename(os.path.normpath(args.compare))}]",
                                       load_package(args.compare)))

@@ -21,8 +21,8 @@ from . import recipe
 from .model import FoldEnsemble
 from .text import SPECIALS, tokenize
 from .training import (
-    TrainingData, TrainingSettings, TrainingState, log_probabilities, predict_logits, resolve_interval,
-    torch_threads, train,
+    TrainingData, TrainingSettings, TrainingState, bfloat16_autocast_works, log_probabilities, predict_logits,
+    resolve_interval, torch_threads, train,
 )
 
 __all__ = ["SSVAETextClassifier", "SupervisedTextClassifier"]
@@ -99,7 +99,9 @@ _COMMON_PARAMETERS = """\
         Train under bfloat16 autocast (CPU or CUDA; the adaptive softmax runs in float32).
         It speeds updates up on CPUs with native bfloat16 and not on GPUs, where the update
         is latency-bound (docs/speed.md). The arithmetic is then not the paper's float32.
-        Prediction always runs in float32.
+        Where the device cannot run an LSTM in bfloat16 (CPUs with AVX2 alone), ``fit``
+        warns and trains in float32; ``mixed_precision_`` says which was used. Prediction
+        always runs in float32.
 
     validation_interval : int, "auto" or "epoch", default="auto"
         Updates between two validation checks. Labeled batches are cycled like the unlabeled
@@ -232,6 +234,10 @@ _COMMON_ATTRIBUTES = """\
 
     device_ : str
         Device the model was trained on.
+
+    mixed_precision_ : bool
+        Whether training ran under bfloat16 autocast: ``mixed_precision``, unless the device
+        cannot run an LSTM in bfloat16.
 
     vocabulary_ : Vocabulary
         Word ids (the tokenizer lower-cases and splits on white space).
@@ -374,7 +380,7 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         ids = recipe.encode(self.get_params(), self.vocabulary_, tokenized)
         data = TrainingData(ids[: len(X_train)], y_train, ids[len(X_train):],
                             None if X_val is None else self._encode(X_val), y_val)
-        self.device_ = _resolve_device(self.device, type(self).__name__)
+        self._set_device()
         self.validation_interval_ = resolve_interval(
             self.validation_interval, len(X_train), len(X_unlabeled), self.batch_size)
         seed = int(rng.randint(np.iinfo(np.int32).max))
@@ -395,7 +401,7 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         self.n_labeled_, self.n_unlabeled_ = len(X_labeled), len(X_unlabeled)
         tokenized = self._tokenize_and_index(X_labeled + X_unlabeled)
         ids = recipe.encode(self.get_params(), self.vocabulary_, tokenized)
-        self.device_ = _resolve_device(self.device, type(self).__name__)
+        self._set_device()
         self.validation_interval_ = resolve_interval(
             self.validation_interval, len(folds[0][0]), len(X_unlabeled), self.batch_size)
         seeds = [int(seed) for seed in rng.randint(np.iinfo(np.int32).max, size=k)]
@@ -431,6 +437,7 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
     def _continue(self, X_labeled, y_labeled, X_unlabeled, validation_data):
         """A warm start: the same documents, more updates of the fitted network and state."""
         state = self._training_state
+        self.mixed_precision_ = self._checked_mixed_precision()  # it may go on on another machine
         n_labeled, n_unlabeled, rows = state.documents
         if (len(X_labeled), len(X_unlabeled)) != (n_labeled, n_unlabeled):
             raise ValueError(
@@ -447,6 +454,24 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         data = TrainingData(self._encode([X_labeled[i] for i in rows]), y_labeled[rows],
                             self._encode(X_unlabeled), None if X_val is None else self._encode(X_val), y_val)
         self._train(self.module_, data, state)
+
+    def _set_device(self):
+        self.device_ = _resolve_device(self.device, type(self).__name__)
+        self.mixed_precision_ = self._checked_mixed_precision()
+
+    def _checked_mixed_precision(self):
+        """``mixed_precision``, or False with a warning where ``device_`` cannot run it."""
+        if not self.mixed_precision or bfloat16_autocast_works(self.device_):
+            return self.mixed_precision
+        # A warning rather than an error, as torch.autocast itself falls back on a dtype the
+        # device lacks: the option buys speed, not another model, and a script or pickled
+        # search written on one machine should still run on another.
+        warnings.warn(
+            f"mixed_precision=True, but {self.device_!r} cannot run an LSTM under bfloat16 autocast "
+            f"(torch's CPU capability: {torch.backends.cpu.get_cpu_capability()}; CPUs without native "
+            "bfloat16 lack the oneDNN kernel): training in float32 instead. Set mixed_precision=False "
+            "to silence this.", UserWarning)
+        return False
 
     def _checked_validation_data(self, validation_data):
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
@@ -523,7 +548,7 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
             n_classes=len(self.classes_), batch_size=self.batch_size, learning_rate=self.learning_rate,
             interval=self.validation_interval_, lr_patience=self.lr_patience,
             n_iter_no_change=self.n_iter_no_change, max_updates=self.max_updates,
-            mixed_precision=self.mixed_precision, history_terms=self._history_terms,
+            mixed_precision=self.mixed_precision_, history_terms=self._history_terms,
             ema_decay=self.ema_decay, verbose=self.verbose,
         )
 

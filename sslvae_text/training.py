@@ -16,6 +16,7 @@ by accuracy alone (with a validation set of 1,000 documents, an exact tie is rar
 
 import copy
 import dataclasses
+import functools
 import math
 import time
 import warnings
@@ -33,7 +34,7 @@ from .text import BUCKET_SIZE, MAX_BATCH_TOKENS, bucketed_batches, pad_batch, so
 
 __all__ = [
     "BatchCycle", "Diverged", "EarlyStopping", "TrainingData", "TrainingSettings", "TrainingState",
-    "predict_logits", "resolve_interval", "torch_threads", "train", "update", "update_pieces",
+    "bfloat16_autocast_works", "predict_logits", "resolve_interval", "torch_threads", "train", "update", "update_pieces",
 ]
 
 #: Fewest updates between two validation checks with ``validation_interval="auto"``.
@@ -74,6 +75,31 @@ def torch_threads(n_threads):
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def bfloat16_autocast_works(device):
+    """Whether an LSTM trains under bfloat16 autocast on ``device`` (a str or torch.device).
+
+    Tried once per device and process, forward and backward, on a tiny LSTM: the capability
+    depends on the kernels torch finds, not on the CPU's name. CPUs without native bfloat16
+    (AVX2 alone) have no oneDNN kernel for a bfloat16 LSTM, and torch raises from inside oneDNN.
+    """
+    return _bfloat16_probe(str(torch.device(device)))
+
+
+@functools.lru_cache(maxsize=None)
+def _bfloat16_probe(device):
+    # The caller's random streams are left as they are: the probe's initialisation is forked off.
+    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lstm = torch.nn.LSTM(4, 4, batch_first=True, bidirectional=True).to(device)
+        try:
+            with torch.autocast(torch.device(device).type, dtype=torch.bfloat16):
+                output, _ = lstm(torch.ones(2, 3, 4, device=device))
+            output.float().sum().backward()
+        except (RuntimeError, NotImplementedError):
+            return False
+    return True
 
 
 def predict_logits(module, ids, n_classes):

@@ -756,3 +756,16 @@ def test_validation_folds_give_way_to_validation_data_and_refuse_a_warm_start(co
         tiny_supervised(validation_folds=3, warm_start=True).fit(X, y)
     with pytest.raises(ValueError, match="validation_folds=7 is more than the 6 labeled"):
         tiny_supervised(validation_folds=7).fit(X[:6], y[:6])
+
+
+@pytest.mark.parametrize("make", [tiny_ssvae, tiny_supervised])
+def test_mixed_precision_trains_in_float32_with_a_warning_where_bfloat16_cannot_run(make, corpus, monkeypatch):
+    X, y, X_u, X_test, _ = corpus
+    monkeypatch.setattr(estimator_module, "bfloat16_autocast_works", lambda device: False)
+    with pytest.warns(UserWarning, match=r"mixed_precision=True, but 'cpu' cannot run an LSTM under "
+                                         r"bfloat16 autocast .*training in float32 instead"):
+        mixed = make(mixed_precision=True).fit(X, y, X_unlabeled=X_u)
+    plain = make().fit(X, y, X_unlabeled=X_u)
+    assert mixed.mixed_precision_ is False and plain.mixed_precision_ is False
+    np.testing.assert_array_equal(mixed.predict_proba(X_test), plain.predict_proba(X_test))
+

@@ -113,7 +113,8 @@ def test_adaptive_softmax_is_the_default_and_full_the_papers(corpus):
 
 
 @pytest.mark.parametrize("options", [{"unlabeled_y": "enumerate"}, {"output_layer": "full"},
-                                     {"output_layer": "adaptive", "decoder_size": 16, "mixed_precision": True},
+                                     pytest.param({"output_layer": "adaptive", "decoder_size": 16,
+                                                   "mixed_precision": True}, marks=pytest.mark.bfloat16),
                                      {"z_gradient": "analytic"}, {"max_length": 3}])
 def test_every_option_trains_to_a_finite_loss_and_predicts(corpus, options):
     # what each option does is tested where it acts (test_wiring, test_model); here, that no
@@ -228,6 +229,7 @@ def test_embedding_dim_auto_follows_the_vectors(corpus, fake_glove):
     assert tiny_supervised(embedding_dim=7, max_updates=1).fit(X, y).embedding_dim_ == 7
 
 
+@pytest.mark.bfloat16
 def test_mixed_precision_runs_the_decoder_in_bfloat16(corpus):
     X, y, X_u, _, _ = corpus
     clf = tiny_ssvae(output_layer="adaptive", decoder_size=16, mixed_precision=True, max_updates=2)
@@ -244,8 +246,55 @@ def test_mixed_precision_runs_the_decoder_in_bfloat16(corpus):
         clf.fit(X, y, X_unlabeled=X_u)
     finally:
         torch.nn.LSTM.forward = original
-    assert torch.bfloat16 in dtypes
+    assert torch.bfloat16 in dtypes and clf.mixed_precision_ is True
     assert clf.predict_proba(X[:3]).dtype == np.float64
+
+
+def test_the_bfloat16_probe_says_no_where_the_lstm_kernel_is_missing(monkeypatch):
+    original = torch.nn.LSTM.forward
+
+    def like_onednn_without_bfloat16(self, *args, **kwargs):
+        if torch.is_autocast_enabled("cpu"):
+            raise RuntimeError("could not create a primitive descriptor for the LSTM forward propagation primitive.")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.LSTM, "forward", like_onednn_without_bfloat16)
+    training._bfloat16_probe.cache_clear()
+    try:
+        before = torch.random.get_rng_state()
+        assert training.bfloat16_autocast_works("cpu") is False
+        assert torch.equal(torch.random.get_rng_state(), before)  # the caller's random stream untouched
+        monkeypatch.setattr(torch.nn.LSTM, "forward", original)
+        assert training.bfloat16_autocast_works(torch.device("cpu")) is False  # asked once per process
+    finally:
+        training._bfloat16_probe.cache_clear()
+
+
+@pytest.mark.slow
+def test_without_avx512_the_probe_says_no_and_mixed_precision_trains_in_float32():
+    # oneDNN capped at AVX2 has no bfloat16 LSTM kernel, as on CPUs with AVX2 alone: a real fit
+    # falls back, where it used to raise from inside oneDNN.
+    script = textwrap.dedent("""
+        import warnings
+        import numpy as np
+        from sslvae_text import SSVAETextClassifier
+        from sslvae_text.datasets import make_text_classification
+        from sslvae_text.training import bfloat16_autocast_works
+        X, y = make_text_classification(80, n_classes=2, random_state=0)
+        tiny = dict(embedding_dim=8, hidden_size=8, z_dim=4, y_dim=4, decoder_size=16, max_updates=2,
+                    validation_fraction=None, random_state=0, device="cpu")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            mixed = SSVAETextClassifier(mixed_precision=True, **tiny).fit(X[:20], y[:20], X_unlabeled=X[20:60])
+        plain = SSVAETextClassifier(**tiny).fit(X[:20], y[:20], X_unlabeled=X[20:60])
+        print(bfloat16_autocast_works("cpu"), mixed.mixed_precision_,
+              any("float32 instead" in str(w.message) for w in caught),
+              np.array_equal(mixed.predict_proba(X[60:]), plain.predict_proba(X[60:])))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False", "True", "True"]
 
 
 def test_use_z_builds_the_papers_two_encoders_unless_shared(corpus):
@@ -483,7 +532,8 @@ def test_an_update_leaves_a_weight_without_gradient_untouched():
     torch.testing.assert_close(module["b"].weight, after_first)  # no momentum step without a gradient
 
 
-@pytest.mark.parametrize("mixed_precision, dtype", [(False, torch.float32), (True, torch.bfloat16)])
+@pytest.mark.parametrize("mixed_precision, dtype", [
+    (False, torch.float32), pytest.param(True, torch.bfloat16, marks=pytest.mark.bfloat16)])
 def test_an_update_computes_in_bfloat16_only_with_mixed_precision(mixed_precision, dtype):
     module = tiny_network(use_z=False)
     seen = []
