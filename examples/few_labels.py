@@ -78,7 +78,8 @@ def main(argv=None):
     ap.add_argument("--n-unlabeled", type=int, default=None,
                     help="unlabeled documents per run (default: the protocol's 10,000, or what the corpus has)")
     ap.set_defaults(datasets=["yelp", "ag_news", "dbpedia"],
-                    objectives=["supervised", "ssvae-kl-z", "tfidf-logreg", "self-training"], runs=[0, 1, 2])
+                    objectives=["supervised", "ssvae-kl-z", "tfidf-logreg", "self-training",
+                                "mean-vectors-logreg"], runs=[0, 1, 2])
     ap.set_defaults(alphas=[SSVAETextClassifier().alpha])  # the estimator's default
     args = ex.finish_args(ap.parse_args(argv), argv)
     if args.quick:

@@ -29,15 +29,22 @@ import types
 from collections.abc import Mapping
 from pathlib import Path
 
+from numbers import Integral
+
 import numpy as np
 from gensim.models import FastText, KeyedVectors
 from gensim.models.fasttext import FastTextKeyedVectors, load_facebook_vectors
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
-from .text import PAD, SPECIALS
+from ._compat import Interval, _fit_context
+from ._validation import check_texts
+from .text import PAD, SPECIALS, tokenize
 
 __all__ = [
     "DEFAULT_DIM",
     "FASTTEXT_DEFAULTS",
+    "MeanVectors",
     "NAMED_VECTORS",
     "build_embedding_matrix",
     "clear_cache",
@@ -397,7 +404,7 @@ def _fasttext_options(embeddings, dim):
             f"Unknown fastText options {sorted(unknown)}; see gensim.models.FastText "
             f"for the valid ones."
         )
-    if options.get("vector_size", dim) != dim:
+    if dim is not None and options.get("vector_size", dim) != dim:
         raise ValueError(
             f"fastText option vector_size={options['vector_size']} differs from "
             f"embedding_dim={dim}; leave vector_size out."
@@ -462,6 +469,36 @@ def _lookup(vectors, vocabulary):
                     found[row] = True
                     n_subword += 1
     return matrix, found, n_subword
+
+
+def _source_vectors(embeddings, *, dim, texts, random_state):
+    """(KeyedVectors, description) of an ``embeddings`` value other than None."""
+    if _trains_fasttext(embeddings):
+        options = _fasttext_options(embeddings, dim)
+        dim = options.get("vector_size", DEFAULT_DIM) if dim is None else dim
+        vectors, n_texts = _train_fasttext(texts, dim, options, random_state)
+        source = f"fastText vectors trained on {n_texts:,} documents"
+    elif isinstance(embeddings, str) and embeddings in NAMED_VECTORS:
+        vectors = _load_named(embeddings)
+        source = f"'{embeddings}', {NAMED_VECTORS[embeddings].description}"
+    elif isinstance(embeddings, (str, os.PathLike)):
+        vectors, fmt = _load_with_format(embeddings)
+        source = f"{Path(embeddings).name} (read as {fmt})"
+    else:
+        raise TypeError(
+            f"embeddings must be None, a name in {sorted(NAMED_VECTORS)}, a path, 'fasttext' "
+            f"or {{'fasttext': {{...}}}}; got {type(embeddings).__name__}."
+        )
+    if dim is not None and vectors.vector_size != dim:
+        raise ValueError(
+            f"The word vectors {source} have dimension {vectors.vector_size}, but "
+            f"embedding_dim={dim}; set embedding_dim={vectors.vector_size} or 'auto'."
+        )
+    return vectors, source
+
+
+def _trains_fasttext(embeddings):
+    return isinstance(embeddings, Mapping) or (isinstance(embeddings, str) and embeddings == "fasttext")
 
 
 def build_embedding_matrix(
@@ -557,29 +594,7 @@ def build_embedding_matrix(
         return None, None
     if missing not in ("zero", "random"):
         raise ValueError(f"missing must be 'zero' or 'random'; got {missing!r}.")
-    if isinstance(embeddings, Mapping) or (
-        isinstance(embeddings, str) and embeddings == "fasttext"
-    ):
-        dim = DEFAULT_DIM if dim is None else dim
-        options = _fasttext_options(embeddings, dim)
-        vectors, n_texts = _train_fasttext(texts, dim, options, random_state)
-        source = f"fastText vectors trained on {n_texts:,} documents"
-    elif isinstance(embeddings, str) and embeddings in NAMED_VECTORS:
-        vectors = _load_named(embeddings)
-        source = f"'{embeddings}', {NAMED_VECTORS[embeddings].description}"
-    elif isinstance(embeddings, (str, os.PathLike)):
-        vectors, fmt = _load_with_format(embeddings)
-        source = f"{Path(embeddings).name} (read as {fmt})"
-    else:
-        raise TypeError(
-            f"embeddings must be None, a name in {sorted(NAMED_VECTORS)}, a path, 'fasttext' "
-            f"or {{'fasttext': {{...}}}}; got {type(embeddings).__name__}."
-        )
-    if dim is not None and vectors.vector_size != dim:
-        raise ValueError(
-            f"The word vectors {source} have dimension {vectors.vector_size}, but "
-            f"embedding_dim={dim}; set embedding_dim={vectors.vector_size} or 'auto'."
-        )
+    vectors, source = _source_vectors(embeddings, dim=dim, texts=texts, random_state=random_state)
     dim = vectors.vector_size
 
     matrix, found, n_subword = _lookup(vectors, vocabulary)
@@ -600,3 +615,121 @@ def build_embedding_matrix(
             flush=True,
         )
     return matrix, found
+
+
+class MeanVectors(TransformerMixin, BaseEstimator):
+    """The mean of each document's word vectors, L2-normalised: a strong linear baseline's features.
+
+    A document is read as the estimators read it: lower-cased, split on white space, truncated
+    to ``max_length`` tokens. Its words found in the vectors are averaged (words without a
+    vector are skipped, a document with none gets zeros), and the mean is scaled to unit
+    length. With a :class:`~sklearn.linear_model.LogisticRegressionCV` after it, this is the
+    peer to beat with a few labels (docs/results.md).
+
+    Parameters
+    ----------
+    embeddings : str, path or dict, default="glove-6b-50d"
+        The word vectors, as the estimators' ``embeddings``: a name in :data:`NAMED_VECTORS`, a
+        path to pretrained vectors, or ``"fasttext"`` / ``{"fasttext": {...}}`` to train
+        fastText vectors on the documents given to ``fit``.
+    max_length : int or None, default=400
+        Tokens read per document, as the estimators' ``max_length``; None reads all.
+    random_state : int, RandomState instance or None, default=None
+        Seeds fastText training; unused with pretrained vectors.
+
+    Attributes
+    ----------
+    n_features_out_ : int
+        Dimension of the vectors, and of the features.
+    vectors_ : gensim.models.KeyedVectors or None
+        The fastText vectors trained in ``fit``; None with pretrained vectors, which are read
+        again (once per process, cached) by ``transform`` so that a pickle stays small.
+
+    See Also
+    --------
+    build_embedding_matrix : The same vectors, as the estimators' initial embeddings.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegressionCV
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sslvae_text.embeddings import MeanVectors
+    >>> peer = make_pipeline(MeanVectors("glove-6b-50d"), LogisticRegressionCV())  # doctest: +SKIP
+    >>> MeanVectors("fasttext", random_state=0).fit_transform(["the cat sat", "the dog ran"]).shape
+    (2, 300)
+    """
+
+    _parameter_constraints: dict = {
+        "embeddings": [str, os.PathLike, dict],
+        "max_length": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, embeddings="glove-6b-50d", *, max_length=400, random_state=None):
+        self.embeddings = embeddings
+        self.max_length = max_length
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train fastText vectors on ``X`` if ``embeddings`` asks for it; else check the vectors.
+
+        Parameters
+        ----------
+        X : iterable of str
+            Documents.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+        """
+        texts = self._tokenized(X)
+        vectors, _ = _source_vectors(self.embeddings, dim=None, texts=texts, random_state=self.random_state)
+        self.vectors_ = vectors if _trains_fasttext(self.embeddings) else None
+        self.n_features_out_ = vectors.vector_size
+        return self
+
+    def transform(self, X):
+        """The L2-normalised mean word vector of each document.
+
+        Parameters
+        ----------
+        X : iterable of str
+            Documents.
+
+        Returns
+        -------
+        features : ndarray of shape (n_documents, n_features_out_), dtype float64
+        """
+        check_is_fitted(self)
+        tokenized = self._tokenized(X)
+        vectors = self.vectors_
+        if vectors is None:
+            vectors, _ = _source_vectors(self.embeddings, dim=None, texts=None, random_state=None)
+        words = sorted({token for tokens in tokenized for token in tokens})
+        matrix, found, _ = _lookup(vectors, words)
+        row_of = {word: row for row, word in enumerate(words) if found[row]}
+        features = np.zeros((len(tokenized), vectors.vector_size))
+        for i, tokens in enumerate(tokenized):
+            rows = [row_of[token] for token in tokens if token in row_of]
+            if rows:
+                features[i] = matrix[rows].mean(axis=0, dtype=np.float64)
+        norms = np.linalg.norm(features, axis=1, keepdims=True)
+        return np.divide(features, norms, out=features, where=norms > 0)
+
+    def get_feature_names_out(self, input_features=None):
+        """``meanvectors0``, ``meanvectors1``, ...: one name per dimension."""
+        check_is_fitted(self)
+        return np.asarray([f"meanvectors{i}" for i in range(self.n_features_out_)], dtype=object)
+
+    def _tokenized(self, X):
+        return [tokenize(x)[: self.max_length] for x in check_texts(X, "X")]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.requires_fit = True
+        return tags

@@ -2,6 +2,7 @@
 
 import gzip
 import os
+import pickle
 import re
 import shutil
 import sys
@@ -21,6 +22,7 @@ from sslvae_text import text
 from sslvae_text.embeddings import (
     DEFAULT_DIM,
     NAMED_VECTORS,
+    MeanVectors,
     PackagedVectors,
     _lookup,
     _seed,
@@ -455,3 +457,56 @@ def test_without_vectors_the_dimension_is_the_default_or_the_one_given():
     matrix, _ = build_embedding_matrix(VOCABULARY, {"fasttext": {"epochs": 1}}, dim=None, texts=texts,
                                        random_state=0)
     assert matrix.shape == (len(VOCABULARY), DEFAULT_DIM) and DEFAULT_DIM == 300
+
+
+# -- MeanVectors: the mean-vectors peer's features -----------------------------------------------
+
+def test_mean_vectors_are_the_normalised_mean_of_the_found_words(fake_glove):
+    features = MeanVectors("glove-6b-50d").fit(["anything"]).transform(
+        ["The cat sat on the MAT", "paris , dog", "nothing known here", ""])
+    the, cat, mat = fake_glove["the"], fake_glove["cat"], fake_glove["mat"]
+    mean = (the + cat + the + mat) / 4  # "sat" and "on" have no vector: skipped, not zeros
+    np.testing.assert_allclose(features[0], mean / np.linalg.norm(mean), rtol=1e-6)
+    # "paris" finds the cased "Paris", as the estimators' lookup does
+    mean = (fake_glove["Paris"] + fake_glove[","] + fake_glove["dog"]) / 3
+    np.testing.assert_allclose(features[1], mean / np.linalg.norm(mean), rtol=1e-6)
+    assert features.shape == (4, 5) and not features[2:].any()
+
+
+def test_mean_vectors_read_the_estimators_tokens(fake_glove):
+    first_word = MeanVectors("glove-6b-50d", max_length=1).fit(["x"]).transform(["dog cat the"])
+    np.testing.assert_allclose(first_word[0], fake_glove["dog"] / np.linalg.norm(fake_glove["dog"]), rtol=1e-6)
+
+
+def test_mean_vectors_sit_in_a_pipeline_and_pickle_without_the_vectors(fake_glove):
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    X, y = ["the cat", "cat the mat", "dog , Paris", "Paris dog"], [0, 0, 1, 1]
+    pipe = make_pipeline(MeanVectors("glove-6b-50d"), LogisticRegression(C=100.0)).fit(X, y)
+    regression = LogisticRegression(C=100.0).fit(MeanVectors("glove-6b-50d").fit(X).transform(X), y)
+    np.testing.assert_allclose(pipe.predict_proba(X), regression.predict_proba(pipe[0].transform(X)))
+    assert pipe[0].vectors_ is None and len(pickle.dumps(pipe)) < 5000
+    assert clone(pipe[0]).get_params() == {"embeddings": "glove-6b-50d", "max_length": 400, "random_state": None}
+    assert pipe[0].get_feature_names_out().tolist() == [f"meanvectors{i}" for i in range(5)]
+
+
+def test_mean_vectors_train_fasttext_on_the_documents_given_to_fit():
+    docs = [" ".join(sentence) for sentence in SENTENCES]
+    first = MeanVectors({"fasttext": {"vector_size": DIM}}, random_state=0).fit(docs)
+    again = MeanVectors({"fasttext": {"vector_size": DIM}}, random_state=0).fit(docs)
+    assert first.vectors_ is not None and first.n_features_out_ == DIM
+    np.testing.assert_array_equal(first.transform(docs[:3]), again.transform(docs[:3]))
+    assert "chased" in first.vectors_.key_to_index
+
+
+def test_mean_vectors_check_their_input_and_state(fake_glove):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        MeanVectors("glove-6b-50d").transform(["the cat"])
+    with pytest.raises(TypeError, match="X must be an iterable of str, not a single str"):
+        MeanVectors("glove-6b-50d").fit("the cat")
+    with pytest.raises(FileNotFoundError):
+        MeanVectors("no/such/vectors.vec").fit(["the cat"])

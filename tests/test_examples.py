@@ -129,6 +129,29 @@ def test_few_labels_quick_has_the_peers_and_no_validation_fold(scripts, tmp_path
     assert all(r["n_unlabeled"] == 60 for r in self_training)
 
 
+def test_few_labels_fits_the_mean_vectors_peer_on_the_estimators_vectors_and_tokens(scripts, tmp_path, capsys):
+    ex = scripts["_experiments"]
+    argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp", "--runs", "0",
+            "--objectives", "mean-vectors-logreg", "--embeddings", "fasttext"]
+    peers = []
+    real = ex.fits.make_peer
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ex.fits, "make_peer", lambda *a, **k: peers.append((a[1:], real(*a, **k))) or peers[-1][1])
+        assert scripts["few_labels"].main(argv) == 1
+    (X, y), (vectors, regression) = peers[0]
+    assert vectors.get_params() == {"embeddings": "fasttext", "max_length": ex.MAX_LENGTH["yelp"], "random_state": 0}
+    # fastText trained on the labeled and the unlabeled documents, as the estimators' own, and
+    # the regression on the labeled ones
+    assert len(X) == 20 + 60 and list(y).count(-1) == 60 and len(regression.classes_) == 2
+    assert set(vectors.vectors_.key_to_index) == {w for x in X for w in x.lower().split()[:ex.MAX_LENGTH["yelp"]]}
+    [record] = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert record["objective"] == "Mean word vectors + LogReg" and 0 < record["accuracy"]["yelp"] <= 1
+    assert "| Yelp | Mean word vectors + LogReg |" in (tmp_path / "few_labels.md").read_text()
+    # without word vectors there is nothing to average: left out of the defaults, refused alone
+    with pytest.raises(SystemExit, match="name them with --embeddings"):
+        scripts["few_labels"].main(argv[:-2])
+
+
 def test_the_cache_keeps_runs_of_another_unlabeled_count_apart(scripts, tmp_path, monkeypatch):
     corpora = scripts["_experiments"].corpora
     load_runs = corpora.load_runs

@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from .paper import ALPHAS, DATASETS, OBJECTIVES, OBJECTIVE_IDS, PEERS
+from .paper import ALPHAS, DATASETS, MEAN_VECTORS, OBJECTIVES, OBJECTIVE_IDS, PEERS
 from .settings import FitSettings
 
 
@@ -21,7 +21,8 @@ def parser(description, script, *, alphas=True, datasets=DATASETS, peers=True, f
     ids = [v[0] for v in OBJECTIVES.values()] + (list(PEERS.values()) if peers else [])
     if fits:
         ap.add_argument("--objectives", nargs="+", default=ids, choices=ids,
-                        help="what to fit" + (" (the last two are the classic peers)" if peers else ""))
+                        help="what to fit" + (" (the last three are the classic peers; mean-vectors-logreg "
+                                              "needs --embeddings)" if peers else ""))
     ap.add_argument("--runs", nargs="+", type=int, default=None, help="which of the 5 runs (default: all)")
     if alphas:
         ap.add_argument("--alphas", nargs="+", type=float, default=None,
@@ -67,6 +68,11 @@ def finish_args(args, argv=None):
             raise SystemExit(f"--train-file takes DATASET=PATH with DATASET in {DATASETS}, got {item!r}")
         args.train_files[dataset] = path
     args.settings = FitSettings.from_args(args)
+    if MEAN_VECTORS in args.objectives and args.settings.embeddings is None:
+        args.objectives.remove(MEAN_VECTORS)
+        if not args.objectives:
+            raise SystemExit("mean-vectors-logreg averages word vectors: name them with --embeddings")
+        print("mean-vectors-logreg left out: it averages word vectors, and --embeddings names none", flush=True)
     return args
 
 

@@ -11,13 +11,18 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from sslvae_text import SSVAETextClassifier
+from sslvae_text.embeddings import MeanVectors
 from sslvae_text.training import torch_threads
 
-from .paper import DISPLAY, MAX_LENGTH, OBJECTIVES, PEERS
+from .paper import DISPLAY, MAX_LENGTH, MEAN_VECTORS, OBJECTIVES, PEERS
 
 
-def make_peer(objective, X, y):
-    """A classic peer (``PEERS``) fitted on labeled ``X, y`` (-1: unlabeled, for self-training)."""
+def make_peer(objective, X, y, *, embeddings=None, max_length=None, random_state=None):
+    """A classic peer (``PEERS``) fitted on ``X, y`` (-1: unlabeled: self-training learns from
+    them, and the mean-vectors peer trains its fastText vectors on them with ``embeddings="fasttext"``).
+
+    The mean-vectors peer reads the estimators' vectors (``embeddings``) and tokens (``max_length``).
+    """
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
     from sklearn.pipeline import make_pipeline
@@ -26,6 +31,14 @@ def make_peer(objective, X, y):
     labeled = y != -1
     X_labeled = [x for x, keep in zip(X, labeled) if keep]
     n_folds = int(min(3, np.bincount(y[labeled]).min()))
+    if objective == MEAN_VECTORS:
+        vectors = MeanVectors(embeddings, max_length=max_length, random_state=random_state).fit(X)
+        regression = (LogisticRegressionCV(cv=n_folds, max_iter=2000)
+                      if n_folds >= 2 else LogisticRegression(C=10.0, max_iter=2000))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            regression.fit(vectors.transform(X_labeled), y[labeled])
+        return make_pipeline(vectors, regression)
     # a class with a single document leaves no fold to cross-validate: the grid's middle C
     regression = (LogisticRegressionCV(Cs=np.logspace(-1, 3, 9), cv=n_folds, max_iter=2000)
                   if n_folds >= 2 else LogisticRegression(C=10.0, max_iter=2000))
@@ -101,7 +114,8 @@ def _fit_peer(job):
     X, y = list(run["X_train"]), np.asarray(run["y_train"])
     if job["objective"] != "TF-IDF + LogReg":
         X, y = X + list(run["X_unlabeled"]), np.concatenate([y, np.full(len(run["X_unlabeled"]), -1)])
-    clf = make_peer(job["objective"], X, y)
+    clf = make_peer(job["objective"], X, y, embeddings=job["settings"].embeddings,
+                    max_length=MAX_LENGTH[job["dataset"]], random_state=job["run"])
     record = {k: job[k] for k in KEY_FIELDS}
     record.update(
         val_accuracy=None if run["X_val"] is None else float(clf.score(run["X_val"], run["y_val"])),

@@ -36,8 +36,12 @@ OBJECTIVES = {
 # Classic peers on the same splits: what a user would try first. Word and word-pair TF-IDF with
 # a logistic regression whose C is chosen by 3-fold cross-validation on the labeled documents
 # (the default C=1 is far too strong a penalty for a few hundred documents), and scikit-learn's
-# self-training of that model over the unlabeled documents too. name: command-line id
-PEERS = {"TF-IDF + LogReg": "tfidf-logreg", "Self-training (TF-IDF + LogReg)": "self-training"}
+# self-training of that model over the unlabeled documents too; and the L2-normalised mean of
+# the word vectors the estimators get (--embeddings), with a logistic regression whose C is
+# chosen likewise (scikit-learn's default grid). name: command-line id
+MEAN_VECTORS = "Mean word vectors + LogReg"
+PEERS = {"TF-IDF + LogReg": "tfidf-logreg", "Self-training (TF-IDF + LogReg)": "self-training",
+         MEAN_VECTORS: "mean-vectors-logreg"}
 OBJECTIVE_IDS = {v[0]: k for k, v in OBJECTIVES.items()} | {v: k for k, v in PEERS.items()}
 ALPHAS = (1, 10, 100, 1000)
 PROPORTIONS = (0.01, 0.03, 0.1, 0.3, 1.0)
