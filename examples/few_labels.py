@@ -81,6 +81,7 @@ def main(argv=None):
                     objectives=["supervised", "ssvae-kl-z", "tfidf-logreg", "self-training",
                                 "mean-vectors-logreg"], runs=[0, 1, 2])
     ap.set_defaults(alphas=[SSVAETextClassifier().alpha])  # the estimator's default
+    ap.set_defaults(paper_model=False)  # the estimators' defaults, not the paper's model
     args = ex.finish_args(ap.parse_args(argv), argv)
     if args.quick:
         args.n_labeled = [n for n in args.n_labeled if n <= 30] or [20]
