@@ -27,9 +27,8 @@ import inspect
 import os
 import types
 from collections.abc import Mapping
-from pathlib import Path
-
 from numbers import Integral
+from pathlib import Path
 
 import numpy as np
 from gensim.models import FastText, KeyedVectors
@@ -655,8 +654,9 @@ class MeanVectors(TransformerMixin, BaseEstimator):
     >>> from sklearn.pipeline import make_pipeline
     >>> from sslvae_text.embeddings import MeanVectors
     >>> peer = make_pipeline(MeanVectors("glove-6b-50d"), LogisticRegressionCV())  # doctest: +SKIP
-    >>> MeanVectors("fasttext", random_state=0).fit_transform(["the cat sat", "the dog ran"]).shape
-    (2, 300)
+    >>> docs = ["the cat sat", "the dog ran"]
+    >>> MeanVectors({"fasttext": {"vector_size": 8}}, random_state=0).fit_transform(docs).shape
+    (2, 8)
     """
 
     _parameter_constraints: dict = {

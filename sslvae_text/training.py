@@ -34,7 +34,8 @@ from .text import BUCKET_SIZE, MAX_BATCH_TOKENS, bucketed_batches, pad_batch, so
 
 __all__ = [
     "BatchCycle", "Diverged", "EarlyStopping", "TrainingData", "TrainingSettings", "TrainingState",
-    "bfloat16_autocast_works", "predict_logits", "resolve_interval", "torch_threads", "train", "update", "update_pieces",
+    "bfloat16_autocast_works", "predict_logits", "resolve_interval", "torch_threads", "train", "update",
+    "update_pieces",
 ]
 
 #: Fewest updates between two validation checks with ``validation_interval="auto"``.
