@@ -4,7 +4,10 @@ Every public function that takes documents or labels goes through these, so a ba
 the same error type and wording wherever it is passed.
 """
 
+from numbers import Number
+
 import numpy as np
+from sklearn.utils.multiclass import check_classification_targets
 
 #: Label of an unlabeled row (scikit-learn's semi-supervised convention).
 UNLABELED = -1
@@ -68,3 +71,29 @@ def check_targets(y, n_samples):
     if len(y) != n_samples:
         raise ValueError(f"X has {n_samples} documents but y has {len(y)} labels.")
     return y
+
+
+def split_labeled(X, y, X_unlabeled):
+    """fit's documents checked: (labeled documents, class indices, classes, unlabeled documents).
+
+    Rows of ``X`` labeled -1 join ``X_unlabeled``. Labels are numbers or strings, of one kind.
+    """
+    X = check_texts(X, "X")
+    y = check_targets(y, len(X))
+    unlabeled = unlabeled_mask(y)
+    X_labeled = [x for x, u in zip(X, unlabeled) if not u]
+    if not X_labeled:
+        raise ValueError("y has no labeled row: every label is -1 (the unlabeled marker).")
+    kinds = {"str" if isinstance(v, str) else "number" if isinstance(v, Number) else type(v).__name__
+             for v in y[~unlabeled]}
+    if len(kinds) > 1:
+        # numpy would turn them all into str, and predict 0 as "0"
+        raise ValueError(f"y mixes labels of several kinds ({', '.join(sorted(kinds))}); use one.")
+    y_labeled = np.asarray(y[~unlabeled].tolist())
+    check_classification_targets(y_labeled)
+    classes, y_labeled = np.unique(y_labeled, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(f"y has {len(classes)} class among its labeled rows; at least 2 are needed.")
+    X_unlabeled = [x for x, u in zip(X, unlabeled) if u] + (
+        [] if X_unlabeled is None else check_texts(X_unlabeled, "X_unlabeled"))
+    return X_labeled, y_labeled, classes, X_unlabeled

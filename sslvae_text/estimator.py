@@ -3,7 +3,7 @@
 import copy
 import os
 import warnings
-from numbers import Integral, Number, Real
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -11,12 +11,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from ._compat import Interval, InvalidParameterError, StrOptions, _fit_context
-from ._validation import check_targets, check_texts, unlabeled_mask
+from ._validation import check_targets, check_texts, split_labeled, unlabeled_mask
 from . import recipe
 from .model import FoldEnsemble
 from .text import SPECIALS, tokenize
@@ -327,33 +326,13 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
             for name in [name for name in vars(self) if name.endswith("_") and not name.startswith("__")]:
                 delattr(self, name)
             vars(self).pop("_training_state", None)
-        X = check_texts(X, "X")
-        y = check_targets(y, len(X))
-        unlabeled = unlabeled_mask(y)
-        X_labeled = [x for x, u in zip(X, unlabeled) if not u]
-        if not X_labeled:
-            raise ValueError("y has no labeled row: every label is -1 (the unlabeled marker).")
-        kinds = {"str" if isinstance(v, str) else "number" if isinstance(v, Number) else type(v).__name__
-                 for v in y[~unlabeled]}
-        if len(kinds) > 1:
-            # numpy would turn them all into str, and predict 0 as "0"
-            raise ValueError(f"y mixes labels of several kinds ({', '.join(sorted(kinds))}); use one.")
-        y_labeled = np.asarray(y[~unlabeled].tolist())
-        check_classification_targets(y_labeled)
-        classes, y_labeled = np.unique(y_labeled, return_inverse=True)
+        X_labeled, y_labeled, classes, X_unlabeled = split_labeled(X, y, X_unlabeled)
         if warm and not np.array_equal(classes, self.classes_):
             raise ValueError(
                 f"warm_start continues a fit on the same classes: the previous fit had "
                 f"{self.classes_.tolist()}, y has {classes.tolist()}."
             )
         self.classes_ = classes
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"y has {len(self.classes_)} class among its labeled rows; at least 2 are needed."
-            )
-        X_unlabeled = [x for x, u in zip(X, unlabeled) if u] + (
-            [] if X_unlabeled is None else check_texts(X_unlabeled, "X_unlabeled")
-        )
         if not self._generative:
             X_unlabeled = []
         elif not X_unlabeled and self.verbose and not warm:

@@ -21,7 +21,7 @@ from torch.distributions import Normal
 from .text import PAD_ID
 
 __all__ = [
-    "DIV_VALUE", "OUTPUT_LAYERS", "BagOfWords", "FoldEnsemble", "PXGivenYZ", "QYGivenX", "QZGivenX", "SSVAE",
+    "DIV_VALUE", "OUTPUT_LAYERS", "BagOfWords", "FoldEnsemble", "LinearSSVAE", "PXGivenYZ", "QYGivenX", "QZGivenX", "SSVAE",
     "SentenceEncoder", "WordEmbedding", "adaptive_cutoffs", "make_optimizer",
 ]
 
@@ -186,6 +186,15 @@ class BagOfWords(nn.Module):
         super().__init__()
         self.linear = nn.Linear(n_classes + z_dim, vocabulary_size)
 
+    def log_likelihoods(self, counts):
+        """log p(x|y) of each document for every class y, without z: shape (documents, classes).
+
+        ``counts`` holds each document's word counts, shape (documents, vocabulary), dense or
+        sparse (a CSR tensor keeps a corpus of thousands of documents small).
+        """
+        log_p = (self.linear.weight.T + self.linear.bias).log_softmax(-1)  # (classes, vocabulary)
+        return counts @ log_p.T
+
     def forward(self, tokens, lengths, y, z=None):
         """-sum over the document's real tokens of log p(word|y,z): shape (batch,)."""
         latent = y if z is None else torch.cat([y, z], dim=-1)
@@ -257,6 +266,20 @@ class SSVAE(nn.Module):
     def classify(self, tokens, lengths):
         """Logits of q(y|x); runs neither z's encoder nor the decoder."""
         return self.q_y(self.encoder(self.embedding(tokens), lengths))
+
+
+class LinearSSVAE(nn.Module):
+    """M2 of Kingma et al. (2014) without z, with both halves log-linear.
+
+    q(y|x) is a logistic regression on a document's features (the mean of its word vectors:
+    the peer a user would fit), p(x|y) a :class:`BagOfWords`: a mixture of one word
+    distribution per class, which the unlabeled documents shape through the ELBo.
+    """
+
+    def __init__(self, *, n_features, n_classes, vocabulary_size):
+        super().__init__()
+        self.q_y = QYGivenX(n_features, n_classes)
+        self.p_bag = BagOfWords(vocabulary_size=vocabulary_size, n_classes=n_classes, z_dim=0)
 
 
 class FoldEnsemble(nn.Module):

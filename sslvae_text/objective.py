@@ -14,7 +14,7 @@ from torch.distributions import Normal, kl_divergence
 
 
 __all__ = [
-    "kl_to_standard_normal", "kl_to_uniform", "kl_weight", "ssvae_loss", "ssvae_objective",
+    "enumerated_ssvae_loss", "kl_to_standard_normal", "kl_to_uniform", "kl_weight", "ssvae_loss", "ssvae_objective",
     "stl_kl_to_standard_normal", "supervised_loss", "supervised_objective",
 ]
 
@@ -168,6 +168,21 @@ def ssvae_loss(model, tokens, lengths, labels, *, alpha, beta, use_kl, unlabeled
         terms["kl_y"] = kl_y.mean().item()
     loss = loss_labeled / max(n_labeled, 1) + loss_unlabeled / max(n_unlabeled, 1)
     return loss, terms
+
+
+def enumerated_ssvae_loss(y_logits, log_p_x, labels, *, alpha):
+    """Negative objective of a model without z, given log p(x|y) of every document and class.
+
+    The exact expectation over q(y|x) (Kingma et al.'s M2) and the KL of q(y|x) to the uniform
+    prior on unlabeled rows (labels -1); ``alpha`` weighs log q(y|x) on the labeled ones. Each
+    half is averaged over its rows, as in :func:`ssvae_loss`.
+    """
+    labeled = labels >= 0
+    supervised = F.cross_entropy(y_logits[labeled], labels[labeled])
+    elbo_labeled = log_p_x[labeled].gather(1, labels[labeled].unsqueeze(1)).mean()
+    q_y = y_logits[~labeled].softmax(-1)
+    elbo_unlabeled = ((q_y * log_p_x[~labeled]).sum(-1) - kl_to_uniform(y_logits[~labeled])).mean()
+    return alpha * supervised - elbo_labeled - elbo_unlabeled
 
 
 def _reconstruction(model, embedded, tokens, lengths, y, z, decoder_length):

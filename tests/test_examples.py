@@ -155,6 +155,17 @@ def test_few_labels_fits_the_mean_vectors_peer_on_the_estimators_vectors_and_tok
         scripts["few_labels"].main(argv[:-2])
 
 
+@pytest.mark.slow
+def test_few_labels_fits_the_linear_ssvae_with_the_unlabeled_documents(scripts, tmp_path):
+    argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp", "--runs", "0",
+            "--objectives", "linear-ssvae", "--embeddings", "fasttext"]
+    assert scripts["few_labels"].main(argv) == 1
+    [record] = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert record["objective"] == "Linear SSVAE" and record["n_unlabeled"] == 60
+    assert record["alpha_chosen"] in (1, 3, 10, 100, 1000) and record["n_updates"] is None
+    assert "| Yelp | Linear SSVAE |" in (tmp_path / "few_labels.md").read_text()
+
+
 def test_the_cache_keeps_runs_of_another_unlabeled_count_apart(scripts, tmp_path, monkeypatch):
     corpora = scripts["_experiments"].corpora
     load_runs = corpora.load_runs

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch.distributions import Normal
 
 from sslvae_text import SSVAETextClassifier, objective, recipe
-from sslvae_text.model import SSVAE, PXGivenYZ, QZGivenX, SentenceEncoder, adaptive_cutoffs
+from sslvae_text.model import SSVAE, BagOfWords, PXGivenYZ, QZGivenX, SentenceEncoder, adaptive_cutoffs
 from sslvae_text.objective import kl_to_standard_normal, kl_to_uniform, kl_weight, stl_kl_to_standard_normal
 from sslvae_text.text import PAD_ID, pad_batch
 
@@ -446,3 +446,14 @@ def test_the_adaptive_softmax_runs_in_float32_under_autocast():
                              use_kl=True)
     assert seen == [torch.float32]
     assert loss.dtype == torch.float32 and torch.isfinite(loss)
+
+
+def test_the_bag_of_words_likelihood_of_every_class_from_counts_is_the_decoders():
+    torch.manual_seed(0)
+    bag = BagOfWords(vocabulary_size=9, n_classes=3, z_dim=0)
+    tokens, lengths = pad_batch([np.array([2, 5, 5, 8]), np.array([3, 4])])
+    counts = torch.zeros(2, 9).index_put_((torch.tensor([0, 0, 0, 0, 1, 1]), torch.tensor([2, 5, 5, 8, 3, 4])),
+                                          torch.ones(6), accumulate=True)
+    expected = torch.stack([-bag(tokens, lengths, torch.eye(3)[[k, k]]) for k in range(3)], dim=1)
+    torch.testing.assert_close(bag.log_likelihoods(counts), expected)
+    torch.testing.assert_close(bag.log_likelihoods(counts.to_sparse_csr()), expected)

@@ -142,3 +142,14 @@ def test_the_partial_decoder_reconstructs_exactly_the_first_tokens(bow_weight):
     if bow_weight:  # while the bag of words covers every token
         whole = [_hand_bag_of_words(model.p_bag, d, torch.eye(3)[k]) for k, d in enumerate(_DOCUMENTS)]
         assert terms["bag_of_words"] == pytest.approx((sum(whole) / 3).item(), rel=1e-5)
+
+
+def test_the_enumerated_loss_sums_over_every_class_and_weighs_the_labels_by_alpha():
+    y_logits = torch.tensor([[2.0, 0.0], [0.5, -0.5], [0.0, 1.0]])
+    log_p_x = torch.tensor([[-3.0, -5.0], [-4.0, -2.0], [-6.0, -1.0]])
+    labels = torch.tensor([0, -1, -1])
+    loss = objective.enumerated_ssvae_loss(y_logits, log_p_x, labels, alpha=10.0)
+    supervised = -torch.log_softmax(y_logits[0], -1)[0]
+    q = y_logits[1:].softmax(-1)
+    elbo_unlabeled = ((q * log_p_x[1:]).sum(-1) - (q * (q.log() + np.log(2))).sum(-1)).mean()
+    torch.testing.assert_close(loss, 10.0 * supervised - log_p_x[0, 0] - elbo_unlabeled)

@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from .paper import ALPHAS, DATASETS, MEAN_VECTORS, OBJECTIVES, OBJECTIVE_IDS, PEERS
+from .paper import ALPHAS, DATASETS, LINEAR_SSVAE, MEAN_VECTORS, OBJECTIVES, OBJECTIVE_IDS, PEERS
 from .settings import FitSettings
 
 
@@ -20,9 +20,11 @@ def parser(description, script, *, alphas=True, datasets=DATASETS, peers=True, f
     ap.add_argument("--datasets", nargs="+", default=list(datasets), choices=DATASETS)
     ids = [v[0] for v in OBJECTIVES.values()] + (list(PEERS.values()) if peers else [])
     if fits:
-        ap.add_argument("--objectives", nargs="+", default=ids, choices=ids,
-                        help="what to fit" + (" (the last three are the classic peers; mean-vectors-logreg "
-                                              "needs --embeddings)" if peers else ""))
+        ours = [v[0] for v in LINEAR_SSVAE.values()] if peers else []
+        ap.add_argument("--objectives", nargs="+", default=ids, choices=ids + ours,
+                        help="what to fit" + (": the classic peers are tfidf-logreg, self-training and "
+                                              "mean-vectors-logreg (needs --embeddings); linear-ssvae is "
+                                              "LinearSSVAEClassifier" if peers else ""))
     ap.add_argument("--runs", nargs="+", type=int, default=None, help="which of the 5 runs (default: all)")
     if alphas:
         ap.add_argument("--alphas", nargs="+", type=float, default=None,

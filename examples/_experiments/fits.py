@@ -1,6 +1,7 @@
 """One fit of one (dataset, objective, run, alpha), scored on the validation fold and test
 set(s); the classic peers."""
 
+import inspect
 import os
 import socket
 import time
@@ -79,10 +80,12 @@ def _fit_one(job):
     clf = job["settings"].estimator(job["objective"], job["dataset"], run=job["run"], alpha=job["alpha"])
     print(f"  start {describe(job)} (pid {os.getpid()})", flush=True)
     start = time.perf_counter()
+    fit_params = {"X_unlabeled": run["X_unlabeled"]}
+    if "validation_data" in inspect.signature(clf.fit).parameters:  # the networks early-stop on it
+        fit_params["validation_data"] = None if run["X_val"] is None else (run["X_val"], run["y_val"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(run["X_train"], run["y_train"], X_unlabeled=run["X_unlabeled"],
-                validation_data=None if run["X_val"] is None else (run["X_val"], run["y_val"]))
+        clf.fit(run["X_train"], run["y_train"], **fit_params)
     fit_seconds = time.perf_counter() - start
     accuracies = {}
     for name, (X_test, y_test) in run["tests"].items():
@@ -93,16 +96,18 @@ def _fit_one(job):
         accuracies[name] = float(clf.score(X_test, y_test))
         clf.set_params(max_length=MAX_LENGTH[job["dataset"]])
     record = {k: job[k] for k in KEY_FIELDS}
+    # What a network fit reports (None for LinearSSVAEClassifier, which has no training loop).
+    network = {name: getattr(clf, attribute, None) for name, attribute in (
+        ("n_iter", "n_iter_"), ("n_updates", "n_updates_"), ("best_iteration", "best_iteration_"),
+        ("validation_interval", "validation_interval_"), ("freeze_embeddings", "freeze_embeddings"),
+        ("termination", "termination_condition_"), ("device", "device_"), ("alpha_chosen", "alpha_"))}
     record.update(
-        val_accuracy=(clf.best_validation_score_ if run["X_val"] is None
+        val_accuracy=(getattr(clf, "best_validation_score_", None) if run["X_val"] is None
                       else float(clf.score(run["X_val"], run["y_val"]))), accuracy=accuracies,
-        seconds=round(time.perf_counter() - start, 2), fit_seconds=round(fit_seconds, 2),
-        n_iter=clf.n_iter_, n_updates=clf.n_updates_, best_iteration=clf.best_iteration_,
-        validation_interval=clf.validation_interval_, embeddings_seconds=round(clf.embeddings_seconds_, 2),
-        embeddings=clf.embeddings, freeze_embeddings=clf.freeze_embeddings,
-        termination=clf.termination_condition_, n_train=len(run["X_train"]),
-        n_val=None if run["X_val"] is None else len(run["X_val"]), n_unlabeled=clf.n_unlabeled_,
-        device=clf.device_,
+        seconds=round(time.perf_counter() - start, 2), fit_seconds=round(fit_seconds, 2), **network,
+        embeddings_seconds=round(getattr(clf, "embeddings_seconds_", 0.0), 2), embeddings=clf.embeddings,
+        n_train=len(run["X_train"]), n_val=None if run["X_val"] is None else len(run["X_val"]),
+        n_unlabeled=clf.n_unlabeled_,
         host=socket.gethostname(), pid=os.getpid(), finished=time.strftime("%Y-%m-%d %H:%M:%S"),
     )
     return record

@@ -1,6 +1,6 @@
 """The paper: its datasets, objectives, published numbers (Tables 2-5), and the sizes of a sweep."""
 
-from sslvae_text import SSVAETextClassifier, SupervisedTextClassifier
+from sslvae_text import LinearSSVAEClassifier, SSVAETextClassifier, SupervisedTextClassifier
 from sslvae_text.datasets import PAPER_DATASETS
 
 #: The paper's objectives and the two flags that select them (Eq. 4): name -> (use_kl, use_z).
@@ -42,7 +42,10 @@ OBJECTIVES = {
 MEAN_VECTORS = "Mean word vectors + LogReg"
 PEERS = {"TF-IDF + LogReg": "tfidf-logreg", "Self-training (TF-IDF + LogReg)": "self-training",
          MEAN_VECTORS: "mean-vectors-logreg"}
-OBJECTIVE_IDS = {v[0]: k for k, v in OBJECTIVES.items()} | {v: k for k, v in PEERS.items()}
+# Ours, beyond the paper: q(y|x) the mean-vectors peer, p(x|y) a bag-of-words (few_labels.py).
+LINEAR_SSVAE = {"Linear SSVAE": ("linear-ssvae", LinearSSVAEClassifier, {})}
+OBJECTIVE_IDS = ({v[0]: k for k, v in (OBJECTIVES | LINEAR_SSVAE).items()}
+                 | {v: k for k, v in PEERS.items()})
 ALPHAS = (1, 10, 100, 1000)
 PROPORTIONS = (0.01, 0.03, 0.1, 0.3, 1.0)
 

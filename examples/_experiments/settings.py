@@ -13,7 +13,7 @@ import json
 
 from sslvae_text import SSVAETextClassifier
 
-from .paper import MAX_LENGTH, OBJECTIVES, PAPER_MODEL, PAPER_SCHEDULE, QUICK_PARAMS, QUICK_PROTOCOL
+from .paper import LINEAR_SSVAE, MAX_LENGTH, OBJECTIVES, PAPER_MODEL, PAPER_SCHEDULE, QUICK_PARAMS, QUICK_PROTOCOL
 
 
 def _option(default, help, **argparse_options):
@@ -85,7 +85,7 @@ class FitSettings:
     def estimator(self, objective, dataset, *, run, alpha=None):
         """The estimator of one objective for ``dataset``: the authors' max length, the run
         number as seed, these settings, and the estimator's defaults for the rest."""
-        _, cls, flags = OBJECTIVES[objective]
+        _, cls, flags = (OBJECTIVES | LINEAR_SSVAE)[objective]
         params = dict(PAPER_MODEL if self.paper_model else {}, max_length=MAX_LENGTH[dataset], random_state=run,
                       **flags)
         if self.paper_schedule:
