@@ -138,12 +138,6 @@ _COMMON_PARAMETERS = """\
         applies only when ``validation_data`` is not given to ``fit``. Not with
         ``warm_start``.
 
-    ema_decay : float or None, default=None
-        None checks and keeps the weights themselves. A number d in (0, 1) checks, keeps and
-        predicts with an exponential moving average of the weights, updated after every
-        update (``average = d * average + (1 - d) * weights``): a smoother choice among
-        checks. Training goes on from the weights themselves.
-
     random_state : int, RandomState instance or None, default=None
         Seeds the validation split, the batches, the initialisation, dropout and sampling.
         The caller's global random states are left untouched.
@@ -265,7 +259,6 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
         "validation_interval": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto", "epoch"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "validation_folds": [Interval(Integral, 2, None, closed="left"), None],
-        "ema_decay": [Interval(Real, 0, 1, closed="neither"), None],
         "random_state": ["random_state"],
         "device": [str, torch.device],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
@@ -528,7 +521,7 @@ class _BaseTextClassifier(ClassifierMixin, BaseEstimator):
             interval=self.validation_interval_, lr_patience=self.lr_patience,
             n_iter_no_change=self.n_iter_no_change, max_updates=self.max_updates,
             mixed_precision=self.mixed_precision_, history_terms=self._history_terms,
-            ema_decay=self.ema_decay, verbose=self.verbose,
+            verbose=self.verbose,
         )
 
     def _train(self, module, data, state, warn_small=True):
@@ -699,7 +692,7 @@ class SupervisedTextClassifier(_BaseTextClassifier):
         max_length=400, embeddings=None, freeze_embeddings=False, batch_size=32,
         learning_rate=4e-3, mixed_precision=False, validation_interval="auto", lr_patience=4,
         n_iter_no_change=8, max_updates=20000, validation_fraction=0.1, validation_folds=None,
-        ema_decay=None, random_state=None, device="auto", n_threads=None, warm_start=False, verbose=0,
+        random_state=None, device="auto", n_threads=None, warm_start=False, verbose=0,
     ):
         parameters = dict(locals())
         del parameters["self"]
@@ -852,7 +845,7 @@ class SSVAETextClassifier(_BaseTextClassifier):
         hidden_size=100, dropout=0.5, vocabulary_size=10000, max_length=400, embeddings=None,
         freeze_embeddings=False, batch_size=32, learning_rate=4e-3, mixed_precision=False,
         validation_interval="auto", lr_patience=4, n_iter_no_change=8, max_updates=20000,
-        validation_fraction=0.1, validation_folds=None, ema_decay=None, random_state=None, device="auto",
+        validation_fraction=0.1, validation_folds=None, random_state=None, device="auto",
         n_threads=None, warm_start=False, verbose=0,
     ):
         parameters = dict(locals())

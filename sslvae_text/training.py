@@ -26,7 +26,6 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from .model import make_optimizer
@@ -185,8 +184,6 @@ class TrainingSettings:
     ``interval`` is the number of updates between validation checks (one history entry per
     check) and ``max_updates`` the number of updates of one call of :func:`train`.
     ``history_terms`` are the names of the objective's terms, recorded at every check.
-    ``ema_decay`` None trains as usual; a number d in (0, 1) validates and keeps an exponential
-    moving average of the weights instead of the weights themselves (see :func:`train`).
     """
 
     n_classes: int
@@ -198,7 +195,6 @@ class TrainingSettings:
     max_updates: int
     mixed_precision: bool = False
     history_terms: tuple = ()
-    ema_decay: float = None
     verbose: int = 0
 
 
@@ -401,12 +397,6 @@ def train(module, loss_fn, data, settings, state):
         ``KeyboardInterrupt``, which propagates once the best weights are restored, it still
         tells how far training went.
 
-    With ``settings.ema_decay`` = d, the weights checked, kept and left in ``module`` are an
-    exponential moving average of the weights after each update of this call: the first
-    update's weights, then ``average = d * average + (1 - d) * weights`` after every other
-    (:func:`torch.optim.swa_utils.get_ema_multi_avg_fn`). Training itself goes on from the
-    raw weights. A warm start averages afresh from the weights it starts from.
-
     Raises
     ------
     ValueError
@@ -419,11 +409,6 @@ def train(module, loss_fn, data, settings, state):
     state.termination = "max_updates"
     state.restore_torch_rng()
     stopping.resume(module)
-    averaged = None
-    if settings.ema_decay is not None:
-        # Only the parameters are averaged: the model's one buffer (frozen rows) never changes.
-        averaged = AveragedModel(module, multi_avg_fn=get_ema_multi_avg_fn(settings.ema_decay))
-    checked = module if averaged is None else averaged.module
     module.train()
     try:
         while state.n_updates < last_update:
@@ -434,19 +419,17 @@ def train(module, loss_fn, data, settings, state):
                                step=state.n_updates, mixed_precision=settings.mixed_precision)
                 state.n_updates += 1
                 _check_terms(terms, state.n_updates)
-                if averaged is not None:
-                    averaged.update_parameters(module)
                 for name, value in terms.items():
                     sums[name] += value
                 progress.update()
             _check_weights(module, state.n_updates)
             scores = (None, None)
             if data.ids_val is not None:
-                scores = validation_scores(predict_logits(checked, data.ids_val, settings.n_classes), data.y_val)
+                scores = validation_scores(predict_logits(module, data.ids_val, settings.n_classes), data.y_val)
             record = check_record(state, settings, sums, n_steps, scores, time.perf_counter() - start)
             state.history.append(record)
             progress.check(record)
-            if scores[0] is None or stopping.update(record["iteration"], *scores, checked):
+            if scores[0] is None or stopping.update(record["iteration"], *scores, module):
                 continue
             if stopping.should_stop:
                 state.termination = "no_change"
@@ -470,8 +453,6 @@ def train(module, loss_fn, data, settings, state):
     finally:
         progress.close()
         state.save_torch_rng()
-        if averaged is not None and stopping.iteration is None and averaged.n_averaged:
-            module.load_state_dict(averaged.module.state_dict())  # no validation: the last average
         stopping.restore(module)
         module.eval()
     if state.termination == "max_updates" and stopping.iteration == len(state.history):

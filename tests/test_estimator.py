@@ -452,7 +452,7 @@ def test_the_defaults_are_the_documented_settings():
                   max_length=400, embeddings=None, freeze_embeddings=False, batch_size=32,
                   learning_rate=4e-3, mixed_precision=False, validation_interval="auto",
                   lr_patience=4, n_iter_no_change=8, max_updates=20000, validation_fraction=0.1,
-                  validation_folds=None, ema_decay=None, random_state=None, device="auto", n_threads=None, warm_start=False, verbose=0)
+                  validation_folds=None, random_state=None, device="auto", n_threads=None, warm_start=False, verbose=0)
     ssvae = dict(shared, alpha=1000.0, use_kl=True, use_z=True, z_dim=32, y_dim=32,
                  decoder_size=300, shared_encoder=False, output_layer="adaptive",
                  unlabeled_y="gumbel", temperature=1.0, z_gradient="stl", kl_warmup="auto",

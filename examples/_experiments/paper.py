@@ -120,7 +120,7 @@ QUICK_PARAMS = dict(embedding_dim=8, hidden_size=8, decoder_size=8, z_dim=4, y_d
 # the defaults instead). The output layer stays a script option (--output-layer full: the
 # paper's; the default adaptive softmax is an exact factorisation of the same model).
 PAPER_MODEL = dict(bow_weight=0.0, decoder_max_length=None, shared_encoder=False, unlabeled_y="gumbel",
-                   temperature=1.0, z_gradient="stl", ema_decay=None, validation_folds=None)
+                   temperature=1.0, z_gradient="stl", validation_folds=None)
 # The authors' schedule: a validation check per pass over the labeled documents, KL weight 0
 # for 3,000 updates then linear to 1 over 3,000 (--paper-schedule).
 PAPER_SCHEDULE = dict(validation_interval="epoch", kl_warmup=3000, kl_ramp=3000)

@@ -55,9 +55,6 @@ class FitSettings:
         None, "weight of the bag-of-words term in p(x|y,z) (default: the estimator's, 0: none)", type=float)
     decoder_max_length: int = _option(
         None, "the LSTM decoder reconstructs the first N tokens of each document (default: all)", type=int)
-    ema_decay: float = _option(
-        None, "validate and predict with an exponential moving average of the weights, of this decay "
-              "(default: the weights themselves)", type=float)
     validation_folds: int = _option(
         None, "cross-fitted selection: k fits, each early-stopped on its own fold, averaged "
               "(the estimators' validation_folds; default: none)", type=int)
