@@ -12,6 +12,7 @@ Both halves are log-linear, so the whole corpus is one batch: a fit takes second
 """
 
 import os
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -303,10 +304,16 @@ def _penalty_C(features, y, n_folds):
     """The C of the peer: chosen by a logistic regression's cross-validation (10 when it cannot fold)."""
     if n_folds < 2:
         return 10.0
-    return float(LogisticRegressionCV(cv=n_folds, max_iter=3000).fit(features, y).C_[0])
+    with warnings.catch_warnings():
+        # scikit-learn 1.9 announces changes of LogisticRegressionCV's defaults that do not
+        # change this use (accuracy, L2, C_); the user can do nothing about them.
+        warnings.simplefilter("ignore", FutureWarning)
+        return float(LogisticRegressionCV(cv=n_folds, max_iter=3000).fit(features, y).C_[0])
 
 
 def _torch_csr(matrix):
-    return torch.sparse_csr_tensor(torch.as_tensor(matrix.indptr, dtype=torch.int64),
-                                   torch.as_tensor(matrix.indices, dtype=torch.int64),
-                                   torch.as_tensor(matrix.data), size=matrix.shape, check_invariants=False)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
+        return torch.sparse_csr_tensor(torch.as_tensor(matrix.indptr, dtype=torch.int64),
+                                       torch.as_tensor(matrix.indices, dtype=torch.int64),
+                                       torch.as_tensor(matrix.data), size=matrix.shape, check_invariants=False)
