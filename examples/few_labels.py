@@ -6,7 +6,9 @@ its default but the dataset's max length. Run *r* draws its labeled documents (s
 seed *r*) from the training part of the protocol's run *r*, and gives the protocol's unlabeled
 documents; all are tested on the dataset's test set. Beside the supervised baseline and
 SSVAE-{KL,z} (alpha 1000, the default; with several ``--alphas``, the fit whose held-out
-score is best) stand the classic peers on the same documents.
+score is best) stand the classic peers on the same documents (the mean-vectors peer with
+``--embeddings``). ``--objectives linear-ssvae`` fits LinearSSVAEClassifier, which chooses its
+own alpha by cross-validation on the labeled documents.
 
     python examples/few_labels.py --data-home ../shared/data --results results/few_labels
     python examples/few_labels.py --data-home ../shared/data --results results/few_labels \\
@@ -14,6 +16,8 @@ score is best) stand the classic peers on the same documents.
     python examples/few_labels.py --quick --results /tmp/few
     python examples/few_labels.py --data-home ../shared/data --results results/few_50k \\
         --datasets yelp --n-unlabeled 50000
+    python examples/few_labels.py --data-home ../shared/data --results results/linear \\
+        --embeddings glove-6b-50d --objectives linear-ssvae mean-vectors-logreg
 
 Writes ``runs.jsonl`` (resumable), ``few_labels.csv`` and ``few_labels.md`` into ``--results``.
 """
