@@ -133,6 +133,7 @@ def test_few_labels_quick_has_the_peers_and_no_validation_fold(scripts, tmp_path
     assert all(r["n_unlabeled"] == 60 for r in self_training)
 
 
+@pytest.mark.slow
 def test_few_labels_fits_the_mean_vectors_peer_on_the_estimators_vectors_and_tokens(scripts, tmp_path, capsys):
     ex = scripts["_experiments"]
     argv = ["--quick", "--results", str(tmp_path), "--datasets", "yelp", "--runs", "0",
