@@ -178,11 +178,12 @@ def enumerated_ssvae_loss(y_logits, log_p_x, labels, *, alpha):
     half is averaged over its rows, as in :func:`ssvae_loss`.
     """
     labeled = labels >= 0
-    supervised = F.cross_entropy(y_logits[labeled], labels[labeled])
-    elbo_labeled = log_p_x[labeled].gather(1, labels[labeled].unsqueeze(1)).mean()
+    n_labeled, n_unlabeled = int(labeled.sum()), int((~labeled).sum())
+    supervised = F.cross_entropy(y_logits[labeled], labels[labeled], reduction="sum")
+    elbo_labeled = log_p_x[labeled].gather(1, labels[labeled].unsqueeze(1)).sum()
     q_y = y_logits[~labeled].softmax(-1)
-    elbo_unlabeled = ((q_y * log_p_x[~labeled]).sum(-1) - kl_to_uniform(y_logits[~labeled])).mean()
-    return alpha * supervised - elbo_labeled - elbo_unlabeled
+    elbo_unlabeled = ((q_y * log_p_x[~labeled]).sum(-1) - kl_to_uniform(y_logits[~labeled])).sum()
+    return (alpha * supervised - elbo_labeled) / max(n_labeled, 1) - elbo_unlabeled / max(n_unlabeled, 1)
 
 
 def _reconstruction(model, embedded, tokens, lengths, y, z, decoder_length):

@@ -153,3 +153,11 @@ def test_the_enumerated_loss_sums_over_every_class_and_weighs_the_labels_by_alph
     q = y_logits[1:].softmax(-1)
     elbo_unlabeled = ((q * log_p_x[1:]).sum(-1) - (q * (q.log() + np.log(2))).sum(-1)).mean()
     torch.testing.assert_close(loss, 10.0 * supervised - log_p_x[0, 0] - elbo_unlabeled)
+
+
+def test_the_enumerated_loss_without_unlabeled_rows_is_its_labeled_half():
+    y_logits, log_p_x = torch.tensor([[2.0, 0.0], [0.0, 1.0]]), torch.tensor([[-3.0, -5.0], [-6.0, -1.0]])
+    loss = objective.enumerated_ssvae_loss(y_logits, log_p_x, torch.tensor([0, 1]), alpha=2.0)
+    expected = (2.0 * (-torch.log_softmax(y_logits, -1)[[0, 1], [0, 1]]) - log_p_x[[0, 1], [0, 1]]).mean()
+    torch.testing.assert_close(loss, expected)
+
