@@ -704,7 +704,10 @@ class MeanVectors(TransformerMixin, BaseEstimator):
         features : ndarray of shape (n_documents, n_features_out_), dtype float64
         """
         check_is_fitted(self)
-        tokenized = self._tokenized(X)
+        return self._mean_of(self._tokenized(X))
+
+    def _mean_of(self, tokenized):
+        """``transform`` of documents already tokenised and truncated (the package's own callers)."""
         vectors = self.vectors_
         if vectors is None:
             vectors, _ = _source_vectors(self.embeddings, dim=None, texts=None, random_state=None)

@@ -187,8 +187,7 @@ class LinearSSVAEClassifier(ClassifierMixin, BaseEstimator):
         tokenized = [tokenize(x)[: self.max_length] for x in X_labeled + X_unlabeled]
         self.vocabulary_ = Vocabulary.build(tokenized, max_size=self.vocabulary_size)
         self.n_labeled_, self.n_unlabeled_ = len(X_labeled), len(X_unlabeled)
-        features = self.vectors_.transform(X_labeled + X_unlabeled)
-        counts = self._counts(tokenized)
+        features, counts = self.vectors_._mean_of(tokenized), self._counts(tokenized)
         labeled = np.arange(len(X_labeled))
         seed = rng.randint(np.iinfo(np.int32).max)
         with torch_threads(self.n_threads), torch.random.fork_rng(devices=[]):
@@ -249,9 +248,9 @@ class LinearSSVAEClassifier(ClassifierMixin, BaseEstimator):
 
     def _counts(self, tokenized):
         """Word counts of tokenised documents over the vocabulary (its special tokens left out)."""
-        ids = [[self.vocabulary_.stoi.get(token, 0) for token in tokens] for tokens in tokenized]
+        ids = [self.vocabulary_.encode(tokens) for tokens in tokenized]
         rows = np.repeat(np.arange(len(ids)), [len(doc) for doc in ids])
-        cols = np.fromiter((i for doc in ids for i in doc), dtype=np.int64, count=len(rows))
+        cols = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
         keep = cols >= len(SPECIALS)
         counts = scipy.sparse.csr_matrix((np.ones(keep.sum(), dtype=np.float32), (rows[keep], cols[keep])),
                                          shape=(len(ids), len(self.vocabulary_)))
@@ -271,10 +270,10 @@ class LinearSSVAEClassifier(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_documents, n_classes)
         """
         check_is_fitted(self)
-        X = check_texts(X, "X")
-        counts = self._counts([tokenize(x)[: self.max_length] for x in X])
+        tokenized = [tokenize(x)[: self.max_length] for x in check_texts(X, "X")]
         with torch_threads(self.n_threads):
-            log_posterior = self._log_posterior(self.module_, self.vectors_.transform(X), counts)
+            log_posterior = self._log_posterior(self.module_, self.vectors_._mean_of(tokenized),
+                                                self._counts(tokenized))
         log_posterior -= log_posterior.max(axis=1, keepdims=True)
         proba = np.exp(log_posterior)
         return proba / proba.sum(axis=1, keepdims=True)
